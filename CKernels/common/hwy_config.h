@@ -1,0 +1,22 @@
+// Highway configuration shared by every translation unit (SwiftPM and the fuzz build alike), so
+// the target list cannot differ between builds. Include before any Highway header.
+#ifndef WK_COMMON_HWY_CONFIG_H_
+#define WK_COMMON_HWY_CONFIG_H_
+
+// Link against Debian's shared libhwy.
+#ifndef HWY_SHARED_DEFINE
+#define HWY_SHARED_DEFINE
+#endif
+
+// Adds AVX3_DL (VBMI, VBMI2, VNNI) to the default x86 list AVX3, AVX2, SSE4, SSSE3, EMU128.
+#ifndef HWY_WANT_AVX3_DL
+#define HWY_WANT_AVX3_DL
+#endif
+
+// Kernels keep fixed-size arrays of vectors, which sizeless SVE/RVV vector types cannot form.
+// Arm CPUs with SVE also run NEON, which stays enabled.
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128 | HWY_RVV)
+#endif
+
+#endif  // WK_COMMON_HWY_CONFIG_H_

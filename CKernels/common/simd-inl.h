@@ -1,0 +1,274 @@
+// Per-target building blocks shared by every kernel: the canonical accumulation of
+// docs/ARITHMETIC.md (16 fp32 partial sums, fused multiply-add, fixed reduction tree), exact
+// binary16 conversions on every target, and the NaN rule of arithmetic decompression.
+// Compiled once per target: include after hwy/foreach_target.h (or hwy/highway.h).
+
+#if defined(WK_COMMON_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef WK_COMMON_SIMD_INL_H_
+#undef WK_COMMON_SIMD_INL_H_
+#else
+#define WK_COMMON_SIMD_INL_H_
+#endif
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "common/float16.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace wk {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Columns per canonical chunk: column k accumulates into partial sum k % 16.
+constexpr size_t kChunk = 16;
+
+// fp32 vectors of at most 16 lanes; lane i of vector j of a chunk is column 16c + N j + i, i.e.
+// partial N j + i, whatever the target's width.
+using DF = hn::CappedTag<float, kChunk>;
+using VF = hn::Vec<DF>;
+using DU = hn::RebindToUnsigned<DF>;
+using VU = hn::Vec<DU>;
+using DI = hn::RebindToSigned<DF>;
+using DU16 = hn::Rebind<uint16_t, DF>;
+constexpr size_t kLanes = hn::MaxLanes(DF());
+constexpr size_t kVecs = kChunk / kLanes;
+static_assert(kChunk % kLanes == 0, "vector width must divide the chunk");
+
+// x86 AVX2 and AVX-512 have F16C; NEON converts natively. The others use exact integer code,
+// because Highway 1.0.3's emulation truncates and mishandles infinities and NaNs.
+#undef WK_NATIVE_F16
+#if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2) || (HWY_ARCH_ARM && HWY_TARGET == HWY_NEON)
+#define WK_NATIVE_F16 1
+#else
+#define WK_NATIVE_F16 0
+#endif
+
+// fma with one rounding on every target. SSE4, SSSE3 and EMU128 lack FMA and Highway's MulAdd
+// rounds twice there, so those lanes go through std::fma (correctly rounded in software when the
+// CPU has no FMA unit).
+HWY_INLINE VF FusedMulAdd(VF a, VF b, VF c) {
+#if HWY_NATIVE_FMA && HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR
+  return hn::MulAdd(a, b, c);
+#else
+  const DF df;
+  HWY_ALIGN float ta[kLanes], tb[kLanes], tc[kLanes];
+  hn::Store(a, df, ta);
+  hn::Store(b, df, tb);
+  hn::Store(c, df, tc);
+  for (size_t i = 0; i < kLanes; ++i) tc[i] = std::fma(ta[i], tb[i], tc[i]);
+  return hn::Load(df, tc);
+#endif
+}
+
+// Exact value of binary16 bit patterns (u16 lanes) as fp32. NaNs stay NaN (payload kept; the
+// quiet bit may be set, which no arithmetic result can observe).
+HWY_INLINE VF WidenF16(hn::Vec<DU16> h16) {
+  const DF df;
+#if WK_NATIVE_F16
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  return hn::PromoteTo(df, hn::BitCast(dh, h16));
+#else
+  const DU du;
+  const DI di;
+  const VU h = hn::PromoteTo(du, h16);
+  const VU sign = hn::ShiftLeft<16>(hn::And(h, hn::Set(du, 0x8000u)));
+  const VU abs = hn::And(h, hn::Set(du, 0x7FFFu));
+  // Rebias the exponent by 112; infinities and NaNs need another 112 to reach 255.
+  VU normal = hn::Add(hn::ShiftLeft<13>(abs), hn::Set(du, 0x38000000u));
+  const auto inf_nan = hn::RebindMask(du, hn::Gt(hn::BitCast(di, abs), hn::Set(di, 0x7BFF)));
+  normal = hn::IfThenElse(inf_nan, hn::Add(normal, hn::Set(du, 0x38000000u)), normal);
+  // Subnormals (and zero): mantissa * 2^-24 is exact in binary32.
+  const VF sub = hn::Mul(hn::ConvertTo(df, hn::BitCast(di, abs)), hn::Set(df, 0x1p-24f));
+  const auto is_sub = hn::RebindMask(du, hn::Lt(hn::BitCast(di, abs), hn::Set(di, 0x0400)));
+  const VU bits = hn::IfThenElse(is_sub, hn::BitCast(du, sub), normal);
+  return hn::BitCast(df, hn::Or(bits, sign));
+#endif
+}
+
+// RN16 of fp32 lanes as binary16 bit patterns: round to nearest even, overflow to infinity,
+// gradual underflow, NaN -> sign | 0x7E00 | (payload >> 13). Same bits as wk::F32ToF16.
+HWY_INLINE hn::Vec<DU16> RoundToF16(VF v) {
+  const DU16 d16;
+#if WK_NATIVE_F16
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  return hn::BitCast(d16, hn::DemoteTo(dh, v));
+#else
+  const DF df;
+  const DU du;
+  const DI di;
+  const VU bits = hn::BitCast(du, v);
+  const VU sign = hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 0x8000u));
+  const VU abs = hn::And(bits, hn::Set(du, 0x7FFFFFFFu));
+  const hn::Vec<DI> iabs = hn::BitCast(di, abs);
+  const VU odd = hn::And(hn::ShiftRight<13>(abs), hn::Set(du, 1u));
+  VU r = hn::ShiftRight<13>(hn::Add(hn::Add(abs, hn::Set(du, 0xC8000FFFu)), odd));
+  // Below 2^-14, adding 0.5 makes the fp32 adder round at binary16's subnormal last place.
+  const VU sub = hn::Sub(hn::BitCast(du, hn::Add(hn::BitCast(df, abs), hn::Set(df, 0.5f))),
+                         hn::Set(du, 0x3F000000u));
+  r = hn::IfThenElse(hn::RebindMask(du, hn::Lt(iabs, hn::Set(di, 0x38800000))), sub, r);
+  r = hn::IfThenElse(hn::RebindMask(du, hn::Gt(iabs, hn::Set(di, 0x477FEFFF))),
+                     hn::Set(du, 0x7C00u), r);
+  const VU nan = hn::Or(hn::Set(du, 0x7E00u), hn::And(hn::ShiftRight<13>(abs), hn::Set(du, 0x1FFu)));
+  r = hn::IfThenElse(hn::RebindMask(du, hn::Gt(iabs, hn::Set(di, 0x7F800000))), nan, r);
+  return hn::DemoteTo(d16, hn::BitCast(di, hn::Or(r, sign)));
+#endif
+}
+
+// The fp32 value of RN16(v): how fp16 weights computed in-register enter the GEMV.
+HWY_INLINE VF RoundThroughF16(VF v) { return WidenF16(RoundToF16(v)); }
+
+// NaN rule of arithmetic decompression (docs/ARITHMETIC.md): when the data-side operand `a` of an
+// operation is NaN the result is `a` quieted, whichever NaN the hardware would have propagated.
+HWY_INLINE VF PreferDataNaN(VF result, VF a) {
+  const DF df;
+  const DU du;
+  const VF quiet_a = hn::BitCast(df, hn::Or(hn::BitCast(du, a), hn::Set(du, 0x00400000u)));
+  return hn::IfThenElse(hn::IsNaN(a), quiet_a, result);
+}
+
+// Reduces the 16 partial sums with the fixed tree and replaces a NaN by the canonical NaN.
+HWY_INLINE float ReduceCanonical(const VF* acc) {
+  const DF df;
+  HWY_ALIGN float p[kChunk];
+  for (size_t j = 0; j < kVecs; ++j) hn::Store(acc[j], df, p + j * kLanes);
+  float q[8];
+  for (size_t i = 0; i < 8; ++i) q[i] = p[i] + p[i + 8];
+  for (size_t i = 0; i < 4; ++i) q[i] = q[i] + q[i + 4];
+  for (size_t i = 0; i < 2; ++i) q[i] = q[i] + q[i + 2];
+  const float s = q[0] + q[1];
+  return std::isnan(s) ? BitsFloat(kCanonicalNaNBits) : s;
+}
+
+// Writes one GEMV result as fp32 or RN16.
+HWY_INLINE void StoreResult(float s, void* y, size_t i, bool y_f16) {
+  if (y_f16) {
+    const uint16_t h = F32ToF16(s);
+    std::memcpy(static_cast<uint8_t*>(y) + 2 * i, &h, 2);
+  } else {
+    std::memcpy(static_cast<uint8_t*>(y) + 4 * i, &s, 4);
+  }
+}
+
+// Activations of one GEMV batch row, fp32 or fp16, loaded one chunk at a time.
+struct XRow {
+  const uint8_t* x;
+  bool f16;
+  size_t cols;
+
+  // Full chunk c (requires 16c + 16 <= cols).
+  HWY_INLINE void Load(size_t c, VF* xv) const {
+    const DF df;
+    if (f16) {
+      const DU16 d16;
+      const uint16_t* p = reinterpret_cast<const uint16_t*>(x) + c * kChunk;
+      for (size_t j = 0; j < kVecs; ++j) xv[j] = WidenF16(hn::LoadU(d16, p + j * kLanes));
+    } else {
+      const float* p = reinterpret_cast<const float*>(x) + c * kChunk;
+      for (size_t j = 0; j < kVecs; ++j) xv[j] = hn::LoadU(df, p + j * kLanes);
+    }
+  }
+
+  // The last, partial chunk: lanes at or beyond cols are +0.
+  HWY_INLINE void LoadTail(size_t c, VF* xv) const {
+    const DF df;
+    const size_t valid = cols - c * kChunk;
+    HWY_ALIGN float t[kChunk] = {};
+    if (f16) {
+      HWY_ALIGN uint16_t h[kChunk] = {};
+      std::memcpy(h, x + 2 * c * kChunk, 2 * valid);
+      const DU16 d16;
+      for (size_t j = 0; j < kVecs; ++j) hn::Store(WidenF16(hn::Load(d16, h + j * kLanes)), df, t + j * kLanes);
+    } else {
+      std::memcpy(t, x + 4 * c * kChunk, 4 * valid);
+    }
+    for (size_t j = 0; j < kVecs; ++j) xv[j] = hn::Load(df, t + j * kLanes);
+  }
+};
+
+// Zeroes the weight lanes at or beyond `valid` columns of a chunk, so that padding lanes add
+// fma(0, 0, p) = p (p is never -0: it starts at +0 and a sum of zeros rounds to +0).
+HWY_INLINE void ZeroBeyond(size_t valid, VF* w) {
+  const DF df;
+  for (size_t j = 0; j < kVecs; ++j) {
+    const size_t begin = j * kLanes;
+    const size_t n = valid > begin ? valid - begin : 0;
+    w[j] = hn::IfThenElseZero(hn::FirstN(df, n), w[j]);
+  }
+}
+
+// GEMV over a block of kRows rows: the canonical order for every row, the weights supplied by a
+// decoder (the seam between formats and operations). Decoder interface:
+//   template <bool kSafe> void Decode(size_t row, size_t chunk, VF* w) const;  // a full chunk
+//   void DecodeTail(size_t row, size_t chunk, VF* w) const;  // the partial last chunk (safe)
+//   void Prefetch(size_t row, size_t chunk) const;
+//   size_t FastRows() const;  // rows whose full chunks may use Decode<false> (no over-read)
+// Decode<true> must never read outside the decoder's buffers.
+template <size_t kRows, bool kSafe, class Decoder>
+HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, float* out) {
+  const DF df;
+  VF acc[kRows][kVecs];
+  for (size_t r = 0; r < kRows; ++r) {
+    for (size_t j = 0; j < kVecs; ++j) acc[r][j] = hn::Zero(df);
+  }
+  const size_t full = x.cols / kChunk;
+  VF xv[kVecs];
+  VF w[kVecs];
+  for (size_t c = 0; c < full; ++c) {
+    x.Load(c, xv);
+    for (size_t r = 0; r < kRows; ++r) {
+      dec.Prefetch(row0 + r, c);
+      dec.template Decode<kSafe>(row0 + r, c, w);
+      for (size_t j = 0; j < kVecs; ++j) acc[r][j] = FusedMulAdd(w[j], xv[j], acc[r][j]);
+    }
+  }
+  if (full * kChunk != x.cols) {
+    x.LoadTail(full, xv);
+    for (size_t r = 0; r < kRows; ++r) {
+      dec.DecodeTail(row0 + r, full, w);
+      ZeroBeyond(x.cols - full * kChunk, w);
+      for (size_t j = 0; j < kVecs; ++j) acc[r][j] = FusedMulAdd(w[j], xv[j], acc[r][j]);
+    }
+  }
+  for (size_t r = 0; r < kRows; ++r) out[r] = ReduceCanonical(acc[r]);
+}
+
+// Rows per block: enough independent FMA chains to cover latency (8 vectors in flight) without
+// exceeding the register file.
+constexpr size_t kBlockRows = kVecs >= 4 ? 2 : (kVecs == 2 ? 4 : 8);
+
+// y[b, r] for every batch row b and matrix row r; each output is independent of batch size.
+template <class Decoder>
+HWY_INLINE void GemvAllRows(const Decoder& dec, size_t rows, size_t cols, const uint8_t* x,
+                            bool x_f16, size_t batch, uint8_t* y, bool y_f16) {
+  const size_t x_row_bytes = cols * (x_f16 ? 2 : 4);
+  const size_t y_row_bytes = rows * (y_f16 ? 2 : 4);
+  const size_t fast_rows = dec.FastRows();
+  for (size_t b = 0; b < batch; ++b) {
+    const XRow xr{x + b * x_row_bytes, x_f16, cols};
+    uint8_t* yb = y + b * y_row_bytes;
+    float out[kBlockRows];
+    size_t r = 0;
+    for (; r + kBlockRows <= fast_rows; r += kBlockRows) {
+      GemvRowBlock<kBlockRows, false>(dec, r, xr, out);
+      for (size_t i = 0; i < kBlockRows; ++i) StoreResult(out[i], yb, r + i, y_f16);
+    }
+    for (; r < fast_rows; ++r) {
+      GemvRowBlock<1, false>(dec, r, xr, out);
+      StoreResult(out[0], yb, r, y_f16);
+    }
+    for (; r < rows; ++r) {
+      GemvRowBlock<1, true>(dec, r, xr, out);
+      StoreResult(out[0], yb, r, y_f16);
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace wk
+HWY_AFTER_NAMESPACE();
+
+#endif  // WK_COMMON_SIMD_INL_H_

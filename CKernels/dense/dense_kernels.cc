@@ -1,0 +1,108 @@
+// Dense GEMV (fp16 / fp32 weights) and constexpr_cast, compiled for every target.
+#include "common/hwy_config.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "dense/dense_kernels.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include <cstring>
+#include <type_traits>
+
+#include "common/simd-inl.h"
+#include "dense/dense_kernels.h"
+#include "hwy/cache_control.h"
+#include "hwy/highway.h"
+
+#pragma clang fp contract(off)
+
+HWY_BEFORE_NAMESPACE();
+namespace wk {
+namespace HWY_NAMESPACE {
+
+// Reads fp16 or fp32 rows of a dense matrix as the GEMV's weights.
+template <bool kF16>
+struct DenseDecoder {
+  using T = std::conditional_t<kF16, uint16_t, float>;
+  const T* w;
+  size_t rows;
+  size_t cols;
+
+  size_t FastRows() const { return rows; }
+
+  template <bool kSafe>
+  HWY_INLINE void Decode(size_t r, size_t c, VF* out) const {
+    const T* p = w + r * cols + c * kChunk;
+    for (size_t j = 0; j < kVecs; ++j) out[j] = Load(p + j * kLanes);
+  }
+
+  HWY_INLINE void DecodeTail(size_t r, size_t c, VF* out) const {
+    HWY_ALIGN T t[kChunk] = {};
+    std::memcpy(t, w + r * cols + c * kChunk, sizeof(T) * (cols - c * kChunk));
+    for (size_t j = 0; j < kVecs; ++j) out[j] = Load(t + j * kLanes);
+  }
+
+  // One row's stream runs ahead of the hardware prefetcher once several rows interleave.
+  HWY_INLINE void Prefetch(size_t r, size_t c) const {
+    hwy::Prefetch(w + r * cols + c * kChunk + 1024 / sizeof(T));
+  }
+
+ private:
+  HWY_INLINE VF Load(const T* p) const {
+    if constexpr (kF16) {
+      return WidenF16(hn::LoadU(DU16(), p));
+    } else {
+      return hn::LoadU(DF(), p);
+    }
+  }
+};
+
+void DenseGemv(const DenseGemvArgs& a) {
+  if (a.w_f16) {
+    const DenseDecoder<true> dec{reinterpret_cast<const uint16_t*>(a.w), a.rows, a.cols};
+    GemvAllRows(dec, a.rows, a.cols, a.io.x, a.io.x_f16, a.io.batch, a.io.y, a.io.y_f16);
+  } else {
+    const DenseDecoder<false> dec{reinterpret_cast<const float*>(a.w), a.rows, a.cols};
+    GemvAllRows(dec, a.rows, a.cols, a.io.x, a.io.x_f16, a.io.batch, a.io.y, a.io.y_f16);
+  }
+}
+
+// Exact widening that keeps a NaN's quiet bit as it is (F16C would set it).
+void CastF16ToF32(const uint16_t* src, size_t count, uint32_t* dst) {
+  const DU du;
+  const DU16 d16;
+  size_t i = 0;
+  for (; i + kLanes <= count; i += kLanes) {
+    const hn::Vec<DU16> h = hn::LoadU(d16, src + i);
+    const VF v = WidenF16(h);
+    const VU hu = hn::PromoteTo(du, h);
+    const VU nan_bits = hn::Or(
+        hn::Or(hn::ShiftLeft<16>(hn::And(hu, hn::Set(du, 0x8000u))), hn::Set(du, 0x7F800000u)),
+        hn::ShiftLeft<13>(hn::And(hu, hn::Set(du, 0x3FFu))));
+    hn::StoreU(hn::IfThenElse(hn::RebindMask(du, hn::IsNaN(v)), nan_bits, hn::BitCast(du, v)), du,
+               dst + i);
+  }
+  for (; i < count; ++i) dst[i] = WidenF16Bits(src[i]);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace wk
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "common/targets.h"
+
+namespace wk {
+
+HWY_EXPORT(DenseGemv);
+HWY_EXPORT(CastF16ToF32);
+
+void RunDenseGemv(uint64_t target, const DenseGemvArgs& args) {
+  KernelFor(HWY_DISPATCH_TABLE(DenseGemv), target)(args);
+}
+
+void RunCastF16ToF32(uint64_t target, const uint16_t* src, size_t count, uint32_t* dst) {
+  KernelFor(HWY_DISPATCH_TABLE(CastF16ToF32), target)(src, count, dst);
+}
+
+}  // namespace wk
+#endif  // HWY_ONCE

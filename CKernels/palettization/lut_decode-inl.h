@@ -1,0 +1,136 @@
+// Per-target decoding of Core ML's packed n-bit indices (FORMATS.md §2.1) and table lookup: the
+// one implementation behind every palettization kernel. A chunk of 16 indices always occupies 2n
+// bytes, whatever the vector width; lanes come out in natural column order.
+#if defined(WK_PALETTIZATION_LUT_DECODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef WK_PALETTIZATION_LUT_DECODE_INL_H_
+#undef WK_PALETTIZATION_LUT_DECODE_INL_H_
+#else
+#define WK_PALETTIZATION_LUT_DECODE_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/simd-inl.h"
+#include "hwy/cache_control.h"
+#include "hwy/highway.h"
+#include "palettization/lut_plan.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace wk {
+namespace HWY_NAMESPACE {
+
+// EMU128 emulates each op with a loop; inlining whole decoders into every kernel makes clang's
+// loop passes take minutes, so the portable target keeps them as calls.
+#undef WK_DECODE_INLINE
+#if HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
+#define WK_DECODE_INLINE HWY_NOINLINE
+#else
+#define WK_DECODE_INLINE HWY_INLINE
+#endif
+
+using D8 = hn::Repartition<uint8_t, DU>;
+
+// Where the n-bit field of column N j + i of a chunk lies: TableLookupBytesOr0 gathers the two
+// bytes it touches into u32 lane i (pattern), then a per-lane right shift aligns it (shift).
+// Bits above the field are left in place; Lookup ignores or masks them.
+template <int kBits>
+struct IndexLayout {
+  uint8_t pattern[kVecs][4 * kLanes];
+  uint32_t shift[kVecs][kLanes];
+
+  static constexpr IndexLayout Make() {
+    IndexLayout t{};
+    for (size_t j = 0; j < kVecs; ++j) {
+      for (size_t i = 0; i < kLanes; ++i) {
+        const size_t bit = (j * kLanes + i) * kBits;
+        const uint8_t byte = static_cast<uint8_t>(bit / 8);
+        t.pattern[j][4 * i] = byte;
+        t.pattern[j][4 * i + 1] = (bit % 8) + kBits > 8 ? static_cast<uint8_t>(byte + 1) : 0x80;
+        t.pattern[j][4 * i + 2] = 0x80;
+        t.pattern[j][4 * i + 3] = 0x80;
+        t.shift[j][i] = static_cast<uint32_t>(bit % 8);
+      }
+    }
+    return t;
+  }
+};
+
+template <int kBits>
+constexpr IndexLayout<kBits> kIndexLayout = IndexLayout<kBits>::Make();
+
+// Index fields of one chunk from 16 readable bytes at p (the chunk uses the first 2n).
+template <int kBits>
+WK_DECODE_INLINE void DecodeIndices(const uint8_t* p, VU* idx) {
+  const DU du;
+  const D8 d8;
+  const hn::Vec<D8> bytes = hn::LoadDup128(d8, p);
+  for (size_t j = 0; j < kVecs; ++j) {
+    VU v = hn::BitCast(du, hn::TableLookupBytesOr0(bytes, hn::LoadU(d8, kIndexLayout<kBits>.pattern[j])));
+    if constexpr (kBits != 8) v = hn::Shr(v, hn::LoadU(du, kIndexLayout<kBits>.shift[j]));
+    idx[j] = v;
+  }
+}
+
+// The chunk whose first index is at bit `bit` of buf[0, nbytes), without reading outside buf:
+// copies the bytes it covers and realigns them to a byte boundary first.
+template <int kBits>
+WK_DECODE_INLINE void DecodeIndicesSafe(const uint8_t* buf, size_t nbytes, uint64_t bit, VU* idx) {
+  constexpr size_t kBytes = 2 * kBits;
+  const size_t first = static_cast<size_t>(bit >> 3);
+  const unsigned s = static_cast<unsigned>(bit & 7);
+  uint8_t raw[kBytes + 1] = {};
+  std::memcpy(raw, buf + first, std::min(kBytes + 1, nbytes - first));
+  HWY_ALIGN uint8_t aligned[16] = {};
+  for (size_t i = 0; i < kBytes; ++i) {
+    aligned[i] = static_cast<uint8_t>((raw[i] >> s) | (raw[i + 1] << (8 - s)));
+  }
+  DecodeIndices<kBits>(aligned, idx);
+}
+
+// table[idx & (2^n - 1)] per lane. Tables of n < 4 bits are repeated to 16 entries, so for
+// n <= 4 only the low 4 bits matter and permutes that ignore higher bits need no mask.
+template <int kBits>
+WK_DECODE_INLINE VU Lookup(const uint32_t* table, VU idx) {
+  const DU du;
+  if constexpr (kBits >= 6) {
+    const DI di;
+    const VU masked = hn::And(idx, hn::Set(du, (1u << kBits) - 1));
+    return hn::GatherIndex(du, table, hn::BitCast(di, masked));
+  } else {
+    constexpr size_t kUsed = std::min<size_t>(size_t{1} << kBits, 16);
+    constexpr size_t kSub = kUsed > kLanes ? kUsed / kLanes : 1;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+    static_assert(kLanes == 16, "AVX-512 chunk is one vector");
+    return VU{_mm512_permutexvar_epi32(idx.raw, hn::LoadU(du, table).raw)};
+#elif HWY_ARCH_X86 && HWY_TARGET == HWY_AVX2
+    const __m256i lo = _mm256_permutevar8x32_epi32(hn::LoadU(du, table).raw, idx.raw);
+    if constexpr (kSub == 1) {
+      return VU{lo};
+    } else {
+      const __m256i hi = _mm256_permutevar8x32_epi32(hn::LoadU(du, table + 8).raw, idx.raw);
+      // Index bit 3 picks the upper half: move it to the sign bit that blendv tests.
+      const __m256 select = _mm256_castsi256_ps(_mm256_slli_epi32(idx.raw, 28));
+      return VU{_mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(lo),
+                                                     _mm256_castsi256_ps(hi), select))};
+    }
+#else
+    constexpr uint32_t kLaneBits = hwy::CeilLog2(kLanes);
+    const VU lane = hn::And(idx, hn::Set(du, static_cast<uint32_t>(kLanes - 1)));
+    const auto indices = hn::IndicesFromVec(du, lane);
+    VU result = hn::TableLookupLanes(hn::LoadU(du, table), indices);
+    const VU sub = hn::And(hn::ShiftRight<kLaneBits>(idx), hn::Set(du, static_cast<uint32_t>(kSub - 1)));
+    for (size_t s = 1; s < kSub; ++s) {
+      const VU v = hn::TableLookupLanes(hn::LoadU(du, table + s * kLanes), indices);
+      result = hn::IfThenElse(hn::Eq(sub, hn::Set(du, static_cast<uint32_t>(s))), v, result);
+    }
+    return result;
+#endif
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace wk
+HWY_AFTER_NAMESPACE();
+
+#endif  // WK_PALETTIZATION_LUT_DECODE_INL_H_

@@ -1,0 +1,165 @@
+// Palettization decompression, compiled for every target: constexpr_lut_to_dense runs (entries
+// copied bit for bit, any element size) and prepared matrices to dense fp16 / fp32.
+#include "common/hwy_config.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "palettization/lut_decompress.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/simd-inl.h"
+#include "hwy/highway.h"
+#include "palettization/lut_decode-inl.h"
+#include "palettization/lut_matrix-inl.h"
+#include "palettization/lut_plan.h"
+
+#pragma clang fp contract(off)
+
+HWY_BEFORE_NAMESPACE();
+namespace wk {
+namespace HWY_NAMESPACE {
+
+HWY_INLINE void StoreEntries(const VU* v, uint32_t elem_bytes, uint8_t* out) {
+  const DU du;
+  const DI di;
+  for (size_t j = 0; j < kVecs; ++j) {
+    if (elem_bytes == 4) {
+      hn::StoreU(v[j], du, reinterpret_cast<uint32_t*>(out) + j * kLanes);
+    } else if (elem_bytes == 2) {
+      const hn::Rebind<uint16_t, DU> d16;
+      hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di, v[j])), d16,
+                 reinterpret_cast<uint16_t*>(out) + j * kLanes);
+    } else {
+      const hn::Rebind<uint8_t, DU> d8;
+      hn::StoreU(hn::DemoteTo(d8, hn::BitCast(di, v[j])), d8, out + j * kLanes);
+    }
+  }
+}
+
+template <int kBits>
+void LutGatherBits(const LutRun& run) {
+  const size_t chunks = (run.count + kChunk - 1) / kChunk;
+  for (size_t c = 0; c < chunks; ++c) {
+    const uint64_t bit = run.bit0 + uint64_t{c} * kChunk * kBits;
+    VU idx[kVecs];
+    if ((bit & 7) == 0 && (bit >> 3) + 16 <= run.index_bytes) {
+      DecodeIndices<kBits>(run.indices + (bit >> 3), idx);
+    } else {
+      DecodeIndicesSafe<kBits>(run.indices, run.index_bytes, bit, idx);
+    }
+    VU v[kVecs];
+    for (size_t j = 0; j < kVecs; ++j) v[j] = Lookup<kBits>(run.table, idx[j]);
+    uint8_t* out = run.out + c * kChunk * run.elem_bytes;
+    const size_t valid = std::min(kChunk, run.count - c * kChunk);
+    if (valid == kChunk) {
+      StoreEntries(v, run.elem_bytes, out);
+    } else {
+      HWY_ALIGN uint8_t t[kChunk * 4];
+      StoreEntries(v, run.elem_bytes, t);
+      std::memcpy(out, t, valid * run.elem_bytes);
+    }
+  }
+}
+
+void LutGather(const LutRun& run) {
+  switch (run.nbits) {
+    case 1: return LutGatherBits<1>(run);
+    case 2: return LutGatherBits<2>(run);
+    case 3: return LutGatherBits<3>(run);
+    case 4: return LutGatherBits<4>(run);
+    case 6: return LutGatherBits<6>(run);
+    default: return LutGatherBits<8>(run);
+  }
+}
+
+// Scaled matrices: weights computed as in the GEMV, with the NaN rule, stored in weight dtype.
+template <int kBits>
+void LutMatrixDecompressScaled(const LutMatrixPlan& plan, uint8_t* out) {
+  const DF df;
+  const LutMatrixDecoder<kBits, true> dec(plan);
+  const bool f16 = plan.weight_dtype == WK_DTYPE_FP16;
+  const size_t elem = f16 ? 2 : 4;
+  const size_t chunks = (plan.cols + kChunk - 1) / kChunk;
+  for (size_t r = 0; r < plan.rows; ++r) {
+    uint8_t* row_out = out + r * plan.cols * elem;
+    for (size_t c = 0; c < chunks; ++c) {
+      VF w[kVecs];
+      dec.DecodeExact(r, c, w);
+      HWY_ALIGN uint8_t t[kChunk * 4];
+      for (size_t j = 0; j < kVecs; ++j) {
+        if (f16) {
+          hn::StoreU(RoundToF16(w[j]), DU16(), reinterpret_cast<uint16_t*>(t) + j * kLanes);
+        } else {
+          hn::StoreU(w[j], df, reinterpret_cast<float*>(t) + j * kLanes);
+        }
+      }
+      const size_t valid = std::min(kChunk, plan.cols - c * kChunk);
+      std::memcpy(row_out + c * kChunk * elem, t, valid * elem);
+    }
+  }
+}
+
+template <int kBits>
+void LutMatrixDecompressBits(const LutMatrixPlan& plan, uint8_t* out) {
+  const size_t elem = plan.weight_dtype == WK_DTYPE_FP16 ? 2 : 4;
+  switch (plan.scale_mode) {
+    case LutScaleMode::kNone: {
+      // Unscaled weights are LUT entries copied bit for bit: one run per row and column group.
+      for (size_t r = 0; r < plan.rows; ++r) {
+        for (size_t c0 = 0; c0 < plan.cols; c0 += plan.group_cols) {
+          LutRun run;
+          run.indices = plan.indices;
+          run.index_bytes = plan.index_bytes;
+          run.bit0 = (uint64_t{r} * plan.cols + c0) * kBits;
+          run.count = plan.group_cols;
+          run.table = plan.raw_tables.data() + plan.row_info[r].table_offset +
+                      (c0 / plan.group_cols) * plan.table_stride;
+          run.nbits = kBits;
+          run.elem_bytes = static_cast<uint32_t>(elem);
+          run.out = out + (r * plan.cols + c0) * elem;
+          LutGatherBits<kBits>(run);
+        }
+      }
+      return;
+    }
+    case LutScaleMode::kPerRow:
+    case LutScaleMode::kPerColumn:
+      return LutMatrixDecompressScaled<kBits>(plan, out);
+  }
+}
+
+void LutMatrixDecompress(const LutMatrixPlan& plan, uint8_t* out) {
+  switch (plan.nbits) {
+    case 1: return LutMatrixDecompressBits<1>(plan, out);
+    case 2: return LutMatrixDecompressBits<2>(plan, out);
+    case 3: return LutMatrixDecompressBits<3>(plan, out);
+    case 4: return LutMatrixDecompressBits<4>(plan, out);
+    case 6: return LutMatrixDecompressBits<6>(plan, out);
+    default: return LutMatrixDecompressBits<8>(plan, out);
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace wk
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "common/targets.h"
+
+namespace wk {
+
+HWY_EXPORT(LutGather);
+HWY_EXPORT(LutMatrixDecompress);
+
+void RunLutGather(uint64_t target, const LutRun& run) {
+  KernelFor(HWY_DISPATCH_TABLE(LutGather), target)(run);
+}
+
+void RunLutMatrixDecompress(uint64_t target, const LutMatrixPlan& plan, uint8_t* out) {
+  KernelFor(HWY_DISPATCH_TABLE(LutMatrixDecompress), target)(plan, out);
+}
+
+}  // namespace wk
+#endif  // HWY_ONCE
