@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "common/float16.h"
 #include "hwy/highway.h"
@@ -153,41 +154,34 @@ HWY_INLINE void StoreResult(float s, void* y, size_t i, bool y_f16) {
   }
 }
 
-// Activations of one GEMV batch row, fp32 or fp16, loaded one chunk at a time.
+// Activations of one GEMV batch row as fp32 (fp16 activations are widened once per call).
 struct XRow {
-  const uint8_t* x;
-  bool f16;
+  const float* x;
   size_t cols;
 
   // Full chunk c (requires 16c + 16 <= cols).
   HWY_INLINE void Load(size_t c, VF* xv) const {
     const DF df;
-    if (f16) {
-      const DU16 d16;
-      const uint16_t* p = reinterpret_cast<const uint16_t*>(x) + c * kChunk;
-      for (size_t j = 0; j < kVecs; ++j) xv[j] = WidenF16(hn::LoadU(d16, p + j * kLanes));
-    } else {
-      const float* p = reinterpret_cast<const float*>(x) + c * kChunk;
-      for (size_t j = 0; j < kVecs; ++j) xv[j] = hn::LoadU(df, p + j * kLanes);
-    }
+    for (size_t j = 0; j < kVecs; ++j) xv[j] = hn::LoadU(df, x + c * kChunk + j * kLanes);
   }
 
   // The last, partial chunk: lanes at or beyond cols are +0.
   HWY_INLINE void LoadTail(size_t c, VF* xv) const {
     const DF df;
-    const size_t valid = cols - c * kChunk;
     HWY_ALIGN float t[kChunk] = {};
-    if (f16) {
-      HWY_ALIGN uint16_t h[kChunk] = {};
-      std::memcpy(h, x + 2 * c * kChunk, 2 * valid);
-      const DU16 d16;
-      for (size_t j = 0; j < kVecs; ++j) hn::Store(WidenF16(hn::Load(d16, h + j * kLanes)), df, t + j * kLanes);
-    } else {
-      std::memcpy(t, x + 4 * c * kChunk, 4 * valid);
-    }
+    std::memcpy(t, x + c * kChunk, sizeof(float) * (cols - c * kChunk));
     for (size_t j = 0; j < kVecs; ++j) xv[j] = hn::Load(df, t + j * kLanes);
   }
 };
+
+// Exact fp32 values of n binary16 activations.
+HWY_INLINE void WidenF16Row(const uint16_t* src, size_t n, float* dst) {
+  const DF df;
+  const DU16 d16;
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) hn::StoreU(WidenF16(hn::LoadU(d16, src + i)), df, dst + i);
+  for (; i < n; ++i) dst[i] = F16ToF32(src[i]);
+}
 
 // Zeroes the weight lanes at or beyond `valid` columns of a chunk, so that padding lanes add
 // fma(0, 0, p) = p (p is never -0: it starts at +0 and a sum of zeros rounds to +0).
@@ -202,64 +196,104 @@ HWY_INLINE void ZeroBeyond(size_t valid, VF* w) {
 
 // GEMV over a block of kRows rows: the canonical order for every row, the weights supplied by a
 // decoder (the seam between formats and operations). Decoder interface:
-//   template <bool kSafe> void Decode(size_t row, size_t chunk, VF* w) const;  // a full chunk
+//   static constexpr size_t kStepChunks;  // chunks DecodeStep produces at once
+//   static constexpr bool kMultiRow;      // worth the kBlockRows-row fast path
+//   template <bool kSafe> void DecodeStep(size_t row, size_t chunk, VF* w) const;
+//   template <bool kSafe> void Decode(size_t row, size_t chunk, VF* w) const;  // one chunk
 //   void DecodeTail(size_t row, size_t chunk, VF* w) const;  // the partial last chunk (safe)
 //   void Prefetch(size_t row, size_t chunk) const;
-//   size_t FastRows() const;  // rows whose full chunks may use Decode<false> (no over-read)
-// Decode<true> must never read outside the decoder's buffers.
+//   size_t FastRows() const;  // rows whose full chunks may use kSafe = false (no over-read)
+// With kSafe the decoder must never read outside its buffers.
 template <size_t kRows, bool kSafe, class Decoder>
 HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, float* out) {
   const DF df;
+  constexpr size_t kStep = Decoder::kStepChunks;
+  // Every loop over rows and vectors is fully unrolled: indexed dynamically, the accumulators
+  // would live on the stack and each fma would wait for a store-to-load round trip.
   VF acc[kRows][kVecs];
+#pragma clang loop unroll(full)
   for (size_t r = 0; r < kRows; ++r) {
+#pragma clang loop unroll(full)
     for (size_t j = 0; j < kVecs; ++j) acc[r][j] = hn::Zero(df);
   }
   const size_t full = x.cols / kChunk;
+  size_t c = 0;
+  for (; c + kStep <= full; c += kStep) {
+    VF xv[kStep * kVecs];
+#pragma clang loop unroll(full)
+    for (size_t s = 0; s < kStep; ++s) x.Load(c + s, xv + s * kVecs);
+#pragma clang loop unroll(full)
+    for (size_t r = 0; r < kRows; ++r) {
+      VF w[kStep * kVecs];
+      dec.Prefetch(row0 + r, c);
+      dec.template DecodeStep<kSafe>(row0 + r, c, w);
+      // Chunk by chunk: partial j receives its columns in increasing order.
+#pragma clang loop unroll(full)
+      for (size_t s = 0; s < kStep; ++s) {
+#pragma clang loop unroll(full)
+        for (size_t j = 0; j < kVecs; ++j) {
+          acc[r][j] = FusedMulAdd(w[s * kVecs + j], xv[s * kVecs + j], acc[r][j]);
+        }
+      }
+    }
+  }
   VF xv[kVecs];
   VF w[kVecs];
-  for (size_t c = 0; c < full; ++c) {
+  for (; c < full; ++c) {
     x.Load(c, xv);
+#pragma clang loop unroll(full)
     for (size_t r = 0; r < kRows; ++r) {
-      dec.Prefetch(row0 + r, c);
       dec.template Decode<kSafe>(row0 + r, c, w);
+#pragma clang loop unroll(full)
       for (size_t j = 0; j < kVecs; ++j) acc[r][j] = FusedMulAdd(w[j], xv[j], acc[r][j]);
     }
   }
   if (full * kChunk != x.cols) {
     x.LoadTail(full, xv);
+#pragma clang loop unroll(full)
     for (size_t r = 0; r < kRows; ++r) {
       dec.DecodeTail(row0 + r, full, w);
       ZeroBeyond(x.cols - full * kChunk, w);
+#pragma clang loop unroll(full)
       for (size_t j = 0; j < kVecs; ++j) acc[r][j] = FusedMulAdd(w[j], xv[j], acc[r][j]);
     }
   }
+#pragma clang loop unroll(full)
   for (size_t r = 0; r < kRows; ++r) out[r] = ReduceCanonical(acc[r]);
 }
 
 // Rows per block: enough independent FMA chains to cover latency (8 vectors in flight) without
 // exceeding the register file.
-constexpr size_t kBlockRows = kVecs >= 4 ? 2 : (kVecs == 2 ? 4 : 8);
+constexpr size_t kBlockRows = kVecs >= 4 ? 2 : (kVecs == 2 ? 2 : 8);
 
 // y[b, r] for every batch row b and matrix row r; each output is independent of batch size.
+// fp16 activations are widened into one cols-sized scratch row per call.
 template <class Decoder>
 HWY_INLINE void GemvAllRows(const Decoder& dec, size_t rows, size_t cols, const uint8_t* x,
                             bool x_f16, size_t batch, uint8_t* y, bool y_f16) {
   const size_t x_row_bytes = cols * (x_f16 ? 2 : 4);
   const size_t y_row_bytes = rows * (y_f16 ? 2 : 4);
   const size_t fast_rows = dec.FastRows();
+  std::vector<float> widened(x_f16 ? cols : 0);
   for (size_t b = 0; b < batch; ++b) {
-    const XRow xr{x + b * x_row_bytes, x_f16, cols};
+    const uint8_t* xb = x + b * x_row_bytes;
+    const float* x32 = reinterpret_cast<const float*>(xb);
+    if (x_f16) {
+      WidenF16Row(reinterpret_cast<const uint16_t*>(xb), cols, widened.data());
+      x32 = widened.data();
+    }
+    const XRow xr{x32, cols};
     uint8_t* yb = y + b * y_row_bytes;
     float out[kBlockRows];
     size_t r = 0;
-    for (; r + kBlockRows <= fast_rows; r += kBlockRows) {
-      GemvRowBlock<kBlockRows, false>(dec, r, xr, out);
-      for (size_t i = 0; i < kBlockRows; ++i) StoreResult(out[i], yb, r + i, y_f16);
+    // Decoders for rare layouts skip the multi-row block: one instantiation instead of two.
+    if constexpr (Decoder::kMultiRow) {
+      for (; r + kBlockRows <= fast_rows; r += kBlockRows) {
+        GemvRowBlock<kBlockRows, false>(dec, r, xr, out);
+        for (size_t i = 0; i < kBlockRows; ++i) StoreResult(out[i], yb, r + i, y_f16);
+      }
     }
-    for (; r < fast_rows; ++r) {
-      GemvRowBlock<1, false>(dec, r, xr, out);
-      StoreResult(out[0], yb, r, y_f16);
-    }
+    // The few remaining rows take the bounds-checked path (one instantiation fewer to compile).
     for (; r < rows; ++r) {
       GemvRowBlock<1, true>(dec, r, xr, out);
       StoreResult(out[0], yb, r, y_f16);

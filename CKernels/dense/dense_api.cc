@@ -1,4 +1,6 @@
 // C ABI: wk_dense_gemv and wk_cast.
+#include <new>
+
 #include "common/targets.h"
 #include "common/tensor.h"
 #include "dense/dense_kernels.h"
@@ -26,8 +28,12 @@ wk_status wk_dense_gemv(const wk_tensor* w, const wk_tensor* x, const wk_buffer*
   args.cols = static_cast<size_t>(w->shape[1]);
   WK_TRY(CheckGemvOperands(args.rows, args.cols, x, y, y_dtype, w->data, w->nbytes, ctx,
                            &args.io));
-  const DefaultFloatEnvironment env;
-  RunDenseGemv(target, args);
+  try {
+    const DefaultFloatEnvironment env;
+    RunDenseGemv(target, args);
+  } catch (const std::bad_alloc&) {
+    return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "x: fp16 widening scratch allocation failed");
+  }
   if (ctx != nullptr) ctx->used_target = target;
   return WK_OK;
 }

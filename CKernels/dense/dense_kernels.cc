@@ -27,7 +27,15 @@ struct DenseDecoder {
   size_t rows;
   size_t cols;
 
+  static constexpr size_t kStepChunks = 1;
+  static constexpr bool kMultiRow = true;
+
   size_t FastRows() const { return rows; }
+
+  template <bool kSafe>
+  HWY_INLINE void DecodeStep(size_t r, size_t c, VF* out) const {
+    Decode<kSafe>(r, c, out);
+  }
 
   template <bool kSafe>
   HWY_INLINE void Decode(size_t r, size_t c, VF* out) const {

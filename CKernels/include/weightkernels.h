@@ -168,8 +168,8 @@ typedef struct wk_tensor_info {
 
 /**
  * iOS16 constexpr_lut_to_dense. indices: uint8 [M] (packed n-bit stream), lut: fp16/fp32/int8/
- * uint8 [P] with P in {2,4,16,64,256} (n = log2 P), shape: uint32 [K] (K >= 1, the output shape,
- * extents >= 1). M must equal ceil(n * prod(shape) / 8). Output: lut dtype, `shape`; values are
+ * uint8 [P] with P in {2,4,16,64,256} (n = log2 P), shape: uint32 [K] (the output shape; K = 0
+ * is a scalar). M must equal ceil(n * prod(shape) / 8). Output: lut dtype, `shape`; values are
  * copied bit for bit.
  */
 wk_status wk_lut_to_dense_ios16(const wk_tensor* indices, const wk_tensor* lut,

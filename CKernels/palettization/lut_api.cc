@@ -22,6 +22,7 @@ struct LutSpec {
   int64_t groups[WK_MAX_RANK];
   int64_t vector_size;
   int32_t vector_axis;  // normalised; -1 when V == 1
+  bool scalar_output;   // iOS16 with an empty shape: one element, viewed as shape [1]
   int32_t lut_dtype;
   uint32_t elem_bytes;
   uint64_t index_count;
@@ -73,11 +74,14 @@ wk_status CheckIOS16(const wk_tensor* indices, const wk_tensor* lut, const wk_te
       return Fail(ctx, WK_ERROR_INVALID_SHAPE, "lut: %llu entries; iOS16 takes 2, 4, 16, 64 or 256",
                   static_cast<unsigned long long>(lut_count));
   }
-  if (shape_count < 1 || shape_count > WK_MAX_RANK) {
-    return Fail(ctx, WK_ERROR_INVALID_SHAPE, "shape: %llu axes; 1 to %d expected",
+  if (shape_count > WK_MAX_RANK) {
+    return Fail(ctx, WK_ERROR_INVALID_SHAPE, "shape: %llu axes; at most %d",
                 static_cast<unsigned long long>(shape_count), WK_MAX_RANK);
   }
   spec->rank = static_cast<uint32_t>(shape_count);
+  spec->scalar_output = shape_count == 0;
+  spec->index_dims[0] = 1;
+  spec->groups[0] = 1;
   uint64_t n = 1;
   for (uint32_t d = 0; d < spec->rank; ++d) {
     uint32_t extent;
@@ -95,6 +99,7 @@ wk_status CheckIOS16(const wk_tensor* indices, const wk_tensor* lut, const wk_te
                 static_cast<unsigned long long>(n), nbits,
                 static_cast<unsigned long long>(PackedBytes(WK_DTYPE_UINT1, n * nbits)));
   }
+  if (spec->scalar_output) spec->rank = 1;
   spec->nbits = nbits;
   spec->vector_size = 1;
   spec->vector_axis = -1;
@@ -158,6 +163,7 @@ wk_status CheckIOS18(const wk_tensor* indices, const wk_tensor* lut, const int32
   }
   spec->nbits = nbits;
   spec->rank = k;
+  spec->scalar_output = false;
   spec->vector_size = v;
   spec->vector_axis = v > 1 ? axis : -1;
   spec->lut_dtype = lut->dtype;
@@ -173,7 +179,7 @@ void OutputInfo(const LutSpec& spec, wk_tensor_info* info) {
   int64_t dims[WK_MAX_RANK];
   for (uint32_t d = 0; d < spec.rank; ++d) dims[d] = spec.index_dims[d];
   if (spec.vector_axis >= 0) dims[spec.vector_axis] *= spec.vector_size;
-  SetInfo(info, spec.lut_dtype, spec.rank, dims);
+  SetInfo(info, spec.lut_dtype, spec.scalar_output ? 0 : spec.rank, dims);
 }
 
 uint32_t ReadEntryBits(const uint8_t* p, uint32_t elem_bytes) {
@@ -369,6 +375,12 @@ float ValueOf(int32_t dtype, uint32_t raw) {
 
 wk_status BuildPlan(const wk_lut_matrix_desc* desc, wk_context* ctx, LutMatrixPlan* plan) {
   if (desc == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "desc is NULL");
+  WK_TRY(CheckTensor(desc->lut, "lut", ctx, nullptr));
+  if (desc->lut->rank == 4 && desc->lut->shape[3] != 1) {
+    return Fail(ctx, WK_ERROR_UNSUPPORTED,
+                "lut: vector palettization (V = %lld) is not fused; decompress it instead",
+                static_cast<long long>(desc->lut->shape[3]));
+  }
   LutSpec spec;
   WK_TRY(CheckIOS18(desc->indices, desc->lut, nullptr, ctx, &spec));
   if (spec.rank != 2) {
@@ -378,11 +390,6 @@ wk_status BuildPlan(const wk_lut_matrix_desc* desc, wk_context* ctx, LutMatrixPl
   const int64_t cols = spec.index_dims[1];
   if (rows < 1 || cols < 1) {
     return Fail(ctx, WK_ERROR_INVALID_SHAPE, "indices: rows and cols must be at least 1");
-  }
-  if (desc->lut->shape[3] != 1) {
-    return Fail(ctx, WK_ERROR_UNSUPPORTED,
-                "lut: vector palettization (V = %lld) is not fused; decompress it instead",
-                static_cast<long long>(desc->lut->shape[3]));
   }
   if (desc->lut_offset != nullptr && desc->lut_scale == nullptr) {
     return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "lut_offset needs lut_scale");
@@ -488,6 +495,17 @@ wk_status BuildPlan(const wk_lut_matrix_desc* desc, wk_context* ctx, LutMatrixPl
       plan->raw_tables[g * stride + e] = raw;
     }
   }
+  if (spec.nbits == 4) {
+    plan->byte_planes.resize(group_count * 64);
+    for (size_t g = 0; g < group_count; ++g) {
+      for (size_t e = 0; e < 16; ++e) {
+        for (size_t b = 0; b < 4; ++b) {
+          plan->byte_planes[g * 64 + 16 * b + e] =
+              static_cast<uint8_t>(plan->value_tables[g * stride + e] >> (8 * b));
+        }
+      }
+    }
+  }
   const size_t chunks = (plan->cols + 15) / 16;
   plan->chunk_aligned_groups = lut.gc == 1 || plan->group_cols % 16 == 0;
   if (plan->chunk_aligned_groups) {
@@ -575,6 +593,8 @@ wk_status wk_lut_matrix_create(const wk_lut_matrix_desc* desc, wk_lut_matrix** m
   if (m == nullptr) return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix: allocation failed");
   wk_status status;
   try {
+    // Folding a scale into the LUT is arithmetic: it must not see the caller's FTZ/DAZ.
+    const DefaultFloatEnvironment env;
     status = BuildPlan(desc, ctx, &m->plan);
   } catch (const std::bad_alloc&) {
     status = Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix tables: allocation failed");
@@ -625,8 +645,16 @@ wk_status wk_lut_matrix_gemv(const wk_lut_matrix* matrix, const wk_tensor* x, co
   GemvOperands io;
   WK_TRY(CheckGemvOperands(plan.rows, plan.cols, x, y, y_dtype, plan.indices, plan.index_bytes,
                            ctx, &io));
-  const DefaultFloatEnvironment env;
-  RunLutMatrixGemv(target, plan, io);
+  try {
+    const DefaultFloatEnvironment env;
+    if (plan.nbits < 4) {
+      RunLutMatrixGemvNarrow(target, plan, io);
+    } else {
+      RunLutMatrixGemvWide(target, plan, io);
+    }
+  } catch (const std::bad_alloc&) {
+    return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "x: fp16 widening scratch allocation failed");
+  }
   if (ctx != nullptr) ctx->used_target = target;
   return WK_OK;
 }

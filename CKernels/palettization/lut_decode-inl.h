@@ -72,19 +72,25 @@ WK_DECODE_INLINE void DecodeIndices(const uint8_t* p, VU* idx) {
   }
 }
 
-// The chunk whose first index is at bit `bit` of buf[0, nbytes), without reading outside buf:
-// copies the bytes it covers and realigns them to a byte boundary first.
+// Copies the chunk whose first index is at bit `bit` of buf[0, nbytes) into 16 bytes starting
+// at a byte boundary, without reading outside buf.
 template <int kBits>
-WK_DECODE_INLINE void DecodeIndicesSafe(const uint8_t* buf, size_t nbytes, uint64_t bit, VU* idx) {
+HWY_INLINE void SafeChunkBytes(const uint8_t* buf, size_t nbytes, uint64_t bit, uint8_t* aligned) {
   constexpr size_t kBytes = 2 * kBits;
   const size_t first = static_cast<size_t>(bit >> 3);
   const unsigned s = static_cast<unsigned>(bit & 7);
   uint8_t raw[kBytes + 1] = {};
   std::memcpy(raw, buf + first, std::min(kBytes + 1, nbytes - first));
-  HWY_ALIGN uint8_t aligned[16] = {};
-  for (size_t i = 0; i < kBytes; ++i) {
-    aligned[i] = static_cast<uint8_t>((raw[i] >> s) | (raw[i + 1] << (8 - s)));
+  for (size_t i = 0; i < 16; ++i) {
+    aligned[i] = i < kBytes ? static_cast<uint8_t>((raw[i] >> s) | (raw[i + 1] << (8 - s))) : 0;
   }
+}
+
+// The chunk whose first index is at bit `bit` of buf[0, nbytes), without reading outside buf.
+template <int kBits>
+WK_DECODE_INLINE void DecodeIndicesSafe(const uint8_t* buf, size_t nbytes, uint64_t bit, VU* idx) {
+  HWY_ALIGN uint8_t aligned[16];
+  SafeChunkBytes<kBits>(buf, nbytes, bit, aligned);
   DecodeIndices<kBits>(aligned, idx);
 }
 

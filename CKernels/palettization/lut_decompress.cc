@@ -78,7 +78,7 @@ void LutGather(const LutRun& run) {
 template <int kBits>
 void LutMatrixDecompressScaled(const LutMatrixPlan& plan, uint8_t* out) {
   const DF df;
-  const LutMatrixDecoder<kBits, true> dec(plan);
+  const LutMatrixDecoder<kBits, LutLayout::kGeneral> dec(plan);
   const bool f16 = plan.weight_dtype == WK_DTYPE_FP16;
   const size_t elem = f16 ? 2 : 4;
   const size_t chunks = (plan.cols + kChunk - 1) / kChunk;

@@ -21,11 +21,114 @@ HWY_BEFORE_NAMESPACE();
 namespace wk {
 namespace HWY_NAMESPACE {
 
+// How a decoder finds tables and scales. The fast layouts cover per-tensor / row-grouped /
+// chunk-aligned column-grouped LUTs without and with an fp16 per-column scale (Core ML's
+// per-channel-scale palettization); kGeneral decides everything at run time.
+enum class LutLayout { kPlain, kColumnScaleF16, kGeneral };
+
+// 4-bit tables through byte planes (below) on targets of at most 8 fp32 lanes; AVX-512 permutes
+// 16 entries in one instruction instead.
+constexpr bool kPlanes4 = kLanes <= 8;
+// Chunks one byte-plane step covers: 16 columns per 128-bit block.
+constexpr size_t kPlaneStepChunks = kLanes / 4;
+
+inline LutLayout LayoutOf(const LutMatrixPlan& plan) {
+  if (!plan.chunk_aligned_groups) return LutLayout::kGeneral;
+  // A byte-plane step spans kPlaneStepChunks chunks, which must share one table.
+  if (plan.nbits == 4 && kPlanes4 && plan.group_cols % (kChunk * kPlaneStepChunks) != 0 &&
+      plan.group_cols != plan.cols) {
+    return LutLayout::kGeneral;
+  }
+  if (plan.scale_mode == LutScaleMode::kNone) return LutLayout::kPlain;
+  if (plan.scale_mode == LutScaleMode::kPerColumn && plan.round_f16) return LutLayout::kColumnScaleF16;
+  return LutLayout::kGeneral;
+}
+
+// Where each index byte of a byte-plane step comes from. Byte t of 4-byte group g of 128-bit
+// block k is column g * 4 kBlocks + 4 k + t, so that after two rounds of per-block interleaving
+// each fp32 vector holds consecutive columns (natural order, one chunk's partials in order). An
+// even column is a low nibble (pattern_low names its byte), an odd one a high nibble.
+struct PlaneLayout {
+  uint8_t pattern_low[4 * kLanes];
+  uint8_t pattern_high[4 * kLanes];
+
+  static constexpr PlaneLayout Make() {
+    PlaneLayout t{};
+    constexpr size_t kBlocks = kLanes / 4;
+    for (size_t k = 0; k < kBlocks; ++k) {
+      for (size_t g = 0; g < 4; ++g) {
+        for (size_t i = 0; i < 4; ++i) {
+          const size_t col = g * 4 * kBlocks + 4 * k + i;
+          const size_t byte = 16 * k + 4 * g + i;
+          t.pattern_low[byte] = col % 2 == 0 ? static_cast<uint8_t>(col / 2) : 0x80;
+          t.pattern_high[byte] = col % 2 == 1 ? static_cast<uint8_t>(col / 2) : 0x80;
+        }
+      }
+    }
+    return t;
+  }
+};
+
+constexpr PlaneLayout kPlaneLayout = PlaneLayout::Make();
+
+// 16 kBlocks weights of a 16-entry fp32 table from 8 kBlocks bytes of nibbles (16 readable at p).
+// Four byte shuffles fetch the four bytes of every entry ("byte planes" of the table) and two
+// rounds of interleaving assemble the fp32 lanes: on AVX2 about half the shuffle work of two
+// 8-entry permutes and a blend per 8 weights. w receives 4 vectors in natural column order.
+HWY_INLINE void Lookup4Planes(const uint8_t* p, const uint8_t* planes, VF* w) {
+  const DF df;
+  const D8 d8;
+  const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
+  const hn::Vec<D8> packed = hn::LoadDup128(d8, p);
+  const hn::Vec<D8> nibble = hn::Set(d8, 0x0F);
+  const hn::Vec<D8> low = hn::And(packed, nibble);
+  const hn::Vec<D8> high = hn::And(hn::BitCast(d8, hn::ShiftRight<4>(hn::BitCast(d16, packed))), nibble);
+  const hn::Vec<D8> idx =
+      hn::Or(hn::TableLookupBytesOr0(low, hn::LoadU(d8, kPlaneLayout.pattern_low)),
+             hn::TableLookupBytesOr0(high, hn::LoadU(d8, kPlaneLayout.pattern_high)));
+  const hn::Vec<D8> b0 = hn::TableLookupBytes(hn::LoadDup128(d8, planes), idx);
+  const hn::Vec<D8> b1 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 16), idx);
+  const hn::Vec<D8> b2 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 32), idx);
+  const hn::Vec<D8> b3 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 48), idx);
+  const auto l01 = hn::BitCast(d16, hn::InterleaveLower(d8, b0, b1));
+  const auto h01 = hn::BitCast(d16, hn::InterleaveUpper(d8, b0, b1));
+  const auto l23 = hn::BitCast(d16, hn::InterleaveLower(d8, b2, b3));
+  const auto h23 = hn::BitCast(d16, hn::InterleaveUpper(d8, b2, b3));
+  w[0] = hn::BitCast(df, hn::InterleaveLower(d16, l01, l23));
+  w[1] = hn::BitCast(df, hn::InterleaveUpper(d16, l01, l23));
+  w[2] = hn::BitCast(df, hn::InterleaveLower(d16, h01, h23));
+  w[3] = hn::BitCast(df, hn::InterleaveUpper(d16, h01, h23));
+}
+
+// 64- and 256-entry tables exceed in-register permutes, and gathers are slow on many cores
+// (Zen 3: under 2 G lanes/s): scalar loads into a stack buffer run on the load/store ports
+// instead, beside the vector work, and measured several times faster there.
+template <int kBits>
+HWY_INLINE void LookupScalar(const uint8_t* p, const uint32_t* table, VF* w) {
+  const DF df;
+  HWY_ALIGN uint32_t values[kChunk];
+  if constexpr (kBits == 8) {
+    for (size_t i = 0; i < kChunk; ++i) values[i] = table[p[i]];
+  } else {
+    static_assert(kBits == 6, "6 or 8 bits");
+    // Four 6-bit fields per 3 bytes.
+    for (size_t g = 0; g < 4; ++g) {
+      const uint32_t v = p[3 * g] | (uint32_t{p[3 * g + 1]} << 8) | (uint32_t{p[3 * g + 2]} << 16);
+      for (size_t k = 0; k < 4; ++k) values[4 * g + k] = table[(v >> (6 * k)) & 63];
+    }
+  }
+  for (size_t j = 0; j < kVecs; ++j) w[j] = hn::BitCast(df, hn::Load(DU(), values + j * kLanes));
+}
+
 // Weights of a palettized matrix as fp32 values: table lookup, then the optional in-register
-// scale W = RN_T(value * s). kScaled = false compiles the scale out; with kScaled the per-row /
-// per-column choice is a predictable branch per chunk.
-template <int kBits, bool kScaled>
+// scale W = RN_T(value * s).
+template <int kBits, LutLayout kLayout>
 struct LutMatrixDecoder {
+  // Chunks per DecodeStep: a byte-plane step for 4-bit fast layouts, else one chunk.
+  static constexpr size_t kStepChunks =
+      kBits == 4 && kPlanes4 && kLayout != LutLayout::kGeneral ? kPlaneStepChunks : 1;
+  static constexpr bool kMultiRow = kLayout != LutLayout::kGeneral;
+
   const LutMatrixPlan& plan;
   size_t row_bits;
 
@@ -46,19 +149,53 @@ struct LutMatrixDecoder {
 
   HWY_INLINE void Prefetch(size_t r, size_t c) const {
     // Several rows stream at once, which the hardware prefetcher does not follow well.
-    hwy::Prefetch(plan.indices + (r * row_bits + c * kChunk * kBits) / 8 + 512);
+    hwy::Prefetch(plan.indices + (r * row_bits + c * kChunk * kBits) / 8 + 1536);
+  }
+
+  // kStepChunks full chunks starting at chunk c (kStepChunks * kVecs vectors).
+  template <bool kSafe>
+  WK_DECODE_INLINE void DecodeStep(size_t r, size_t c, VF* w) const {
+    if constexpr (kStepChunks > 1 && !kSafe) {
+      const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
+      const size_t table = plan.row_info[r].table_offset + plan.chunk_table_offset[c];
+      Lookup4Planes(plan.indices + (bit >> 3), plan.byte_planes.data() + table * 4, w);
+      for (size_t s = 0; s < kStepChunks; ++s) Scale<false>(r, c + s, w + s * kVecs);
+    } else {
+      for (size_t s = 0; s < kStepChunks; ++s) Decode<kSafe>(r, c + s, w + s * kVecs);
+    }
   }
 
   template <bool kSafe>
   WK_DECODE_INLINE void Decode(size_t r, size_t c, VF* w) const {
-    VU idx[kVecs];
     const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
-    if constexpr (kSafe) {
-      DecodeIndicesSafe<kBits>(plan.indices, plan.index_bytes, bit, idx);
+    if constexpr (kBits == 4 && kPlanes4 && kPlaneStepChunks == 1 && kLayout != LutLayout::kGeneral) {
+      // One chunk is one byte-plane step.
+      HWY_ALIGN uint8_t aligned[16];
+      const uint8_t* p = plan.indices + (bit >> 3);
+      if constexpr (kSafe) {
+        SafeChunkBytes<kBits>(plan.indices, plan.index_bytes, bit, aligned);
+        p = aligned;
+      }
+      const size_t table = plan.row_info[r].table_offset + plan.chunk_table_offset[c];
+      Lookup4Planes(p, plan.byte_planes.data() + table * 4, w);
+    } else if constexpr (kBits >= 6 && kLayout != LutLayout::kGeneral) {
+      HWY_ALIGN uint8_t aligned[16];
+      const uint8_t* p = plan.indices + (bit >> 3);
+      if constexpr (kSafe) {
+        SafeChunkBytes<kBits>(plan.indices, plan.index_bytes, bit, aligned);
+        p = aligned;
+      }
+      const size_t table = plan.row_info[r].table_offset + plan.chunk_table_offset[c];
+      LookupScalar<kBits>(p, plan.value_tables.data() + table, w);
     } else {
-      DecodeIndices<kBits>(plan.indices + (bit >> 3), idx);
+      VU idx[kVecs];
+      if constexpr (kSafe) {
+        DecodeIndicesSafe<kBits>(plan.indices, plan.index_bytes, bit, idx);
+      } else {
+        DecodeIndices<kBits>(plan.indices + (bit >> 3), idx);
+      }
+      Lookups(r, c, idx, w);
     }
-    Lookups(r, c, idx, w);
     Scale<false>(r, c, w);
   }
 
@@ -77,20 +214,19 @@ struct LutMatrixDecoder {
  private:
   HWY_INLINE void Lookups(size_t r, size_t c, const VU* idx, VF* w) const {
     const DF df;
-    const LutRowInfo& row = plan.row_info[r];
-    if (plan.chunk_aligned_groups) {
-      const uint32_t* table =
-          plan.value_tables.data() + row.table_offset + plan.chunk_table_offset[c];
+    const size_t row_offset = plan.row_info[r].table_offset;
+    if (kLayout != LutLayout::kGeneral || plan.chunk_aligned_groups) {
+      const uint32_t* table = plan.value_tables.data() + row_offset + plan.chunk_table_offset[c];
       for (size_t j = 0; j < kVecs; ++j) w[j] = hn::BitCast(df, Lookup<kBits>(table, idx[j]));
     } else {
       // A table per lane: entry + the lane's group offset, gathered from all tables at once.
       const DU du;
       const DI di;
-      const hn::Vec<DI> row_offset = hn::Set(di, static_cast<int32_t>(row.table_offset));
+      const hn::Vec<DI> base = hn::Set(di, static_cast<int32_t>(row_offset));
       for (size_t j = 0; j < kVecs; ++j) {
         const VU entry = hn::And(idx[j], hn::Set(du, (1u << kBits) - 1));
-        const hn::Vec<DI> offset = hn::Add(
-            row_offset, hn::LoadU(di, plan.lane_table_offset.data() + c * kChunk + j * kLanes));
+        const hn::Vec<DI> offset =
+            hn::Add(base, hn::LoadU(di, plan.lane_table_offset.data() + c * kChunk + j * kLanes));
         const hn::Vec<DI> flat = hn::Add(offset, hn::BitCast(di, entry));
         w[j] = hn::BitCast(df, hn::GatherIndex(du, plan.value_tables.data(), flat));
       }
@@ -99,19 +235,42 @@ struct LutMatrixDecoder {
 
   template <bool kNaNRule>
   HWY_INLINE void Scale(size_t r, size_t c, VF* w) const {
-    if constexpr (kScaled) {
+    if constexpr (kLayout == LutLayout::kPlain) {
+      return;
+    } else {
+      if (kLayout == LutLayout::kGeneral && plan.scale_mode == LutScaleMode::kNone) return;
       const DF df;
       const float* scale = plan.scale_values.data() + plan.row_info[r].scale_offset;
-      const bool per_row = plan.scale_mode == LutScaleMode::kPerRow;
+      const bool per_row = kLayout == LutLayout::kGeneral && plan.scale_mode == LutScaleMode::kPerRow;
+      const bool round_f16 = kLayout == LutLayout::kColumnScaleF16 || plan.round_f16;
       for (size_t j = 0; j < kVecs; ++j) {
         const VF s = per_row ? hn::Set(df, scale[0]) : hn::LoadU(df, scale + c * kChunk + j * kLanes);
         VF product = hn::Mul(w[j], s);
         if constexpr (kNaNRule) product = PreferDataNaN(product, w[j]);
-        w[j] = plan.round_f16 ? RoundThroughF16(product) : product;
+        w[j] = round_f16 ? RoundThroughF16(product) : product;
       }
     }
   }
 };
+
+// Calls body(decoder) with the decoder for this plan's layout.
+template <int kBits, class Body>
+HWY_INLINE void WithLutDecoder(const LutMatrixPlan& plan, const Body& body) {
+  switch (LayoutOf(plan)) {
+    case LutLayout::kPlain: return body(LutMatrixDecoder<kBits, LutLayout::kPlain>(plan));
+    case LutLayout::kColumnScaleF16:
+      return body(LutMatrixDecoder<kBits, LutLayout::kColumnScaleF16>(plan));
+    case LutLayout::kGeneral: return body(LutMatrixDecoder<kBits, LutLayout::kGeneral>(plan));
+  }
+}
+
+// Fused GEMV of a plan with kBits-bit indices.
+template <int kBits>
+HWY_INLINE void LutMatrixGemvBits(const LutMatrixPlan& plan, const GemvOperands& io) {
+  WithLutDecoder<kBits>(plan, [&](const auto& dec) {
+    GemvAllRows(dec, plan.rows, plan.cols, io.x, io.x_f16, io.batch, io.y, io.y_f16);
+  });
+}
 
 }  // namespace HWY_NAMESPACE
 }  // namespace wk

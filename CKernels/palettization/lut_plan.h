@@ -48,6 +48,9 @@ struct LutMatrixPlan {
   size_t group_cols;                   // columns per LUT column group
   std::vector<uint32_t> value_tables;  // fp32 bits of each entry's value, [Gr][Gc][stride]
   std::vector<uint32_t> raw_tables;    // the entry's bits in weight_dtype, same layout
+  // 4-bit tables as byte planes: per table, byte b of every entry's fp32 value in bytes
+  // [16 b, 16 b + 16), for byte-shuffle lookups. Empty for other widths.
+  std::vector<uint8_t> byte_planes;
   // Column groups that start on chunk boundaries pick one table per 16-column chunk; any other
   // grouping picks a table per lane.
   bool chunk_aligned_groups;
@@ -62,7 +65,9 @@ struct LutMatrixPlan {
 };
 
 void RunLutGather(uint64_t target, const LutRun& run);
-void RunLutMatrixGemv(uint64_t target, const LutMatrixPlan& plan, const GemvOperands& io);
+// Fused GEMV: n in {1, 2, 3} (lut_gemv_narrow.cc) and n in {4, 6, 8} (lut_gemv_wide.cc).
+void RunLutMatrixGemvNarrow(uint64_t target, const LutMatrixPlan& plan, const GemvOperands& io);
+void RunLutMatrixGemvWide(uint64_t target, const LutMatrixPlan& plan, const GemvOperands& io);
 // Dense weights in plan.weight_dtype, [rows, cols], into out.
 void RunLutMatrixDecompress(uint64_t target, const LutMatrixPlan& plan, uint8_t* out);
 

@@ -108,6 +108,16 @@ extension Reference {
     return data * parameter
   }
 
+  /// fp32 data narrowed to fp16 the way numpy's `astype(float16)` does: RN16, except that a NaN
+  /// keeps its quiet bit as it is (a signalling NaN whose payload truncates to 0 gets payload 1).
+  static func narrowedToF16LikeNumpy(_ x: Float) -> Float {
+    guard x.isNaN else { return roundedToF16(x) }
+    let bits = x.bitPattern
+    var h = UInt16((bits >> 16) & 0x8000) | 0x7C00 | UInt16((bits >> 13) & 0x3FF)
+    if h & 0x3FF == 0 { h |= 1 }
+    return floatOfF16(h)
+  }
+
   /// RN16 of a Float, as a Float again (the fp16 value, exactly widened).
   @inline(__always)
   static func roundedToF16(_ x: Float) -> Float { floatOfF16(roundToF16(x.bitPattern)) }

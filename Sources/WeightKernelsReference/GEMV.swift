@@ -19,11 +19,11 @@ extension Reference {
   ///
   /// - Parameters:
   ///   - weights: fp16 or fp32 `[rows, cols]`, rows, cols ≥ 1.
-  ///   - x: fp16 or fp32 `[cols]` (batch 1) or `[batch, cols]`, batch ≥ 1.
+  ///   - x: fp16 or fp32 `[cols]` (batch 1) or `[batch, cols]` (batch 0 gives an empty result).
   ///   - outputType: fp16 or fp32.
   /// - Returns: `[rows]` or `[batch, rows]` (following x's rank) of `outputType`.
-  /// - Throws: `.invalidDType` for operand or output dtypes; `.invalidShape` for ranks and empty
-  ///   extents; `.sizeMismatch` when x's length differs from `cols`.
+  /// - Throws: `.invalidDType` for operand or output dtypes; `.invalidShape` for ranks, empty
+  ///   weight extents and an x whose length differs from `cols`.
   /// - Complexity: rows · cols · batch multiply-adds.
   public static func gemv(weights: Tensor, x: Tensor, outputType: DType) throws -> Tensor {
     try requireDType(weights, "weights", [.fp16, .fp32])
@@ -40,11 +40,8 @@ extension Reference {
       throw WeightKernelsError.invalidShape("x: needs rank 1 or 2, got shape \(x.shape)")
     }
     let batch = x.rank == 2 ? x.shape[0] : 1
-    guard batch >= 1 else {
-      throw WeightKernelsError.invalidShape("x: batch of 0 in shape \(x.shape)")
-    }
     guard x.shape[x.rank - 1] == cols else {
-      throw WeightKernelsError.sizeMismatch("x: length \(x.shape[x.rank - 1]) differs from weights cols \(cols)")
+      throw WeightKernelsError.invalidShape("x: length \(x.shape[x.rank - 1]) differs from weights cols \(cols)")
     }
 
     // Exact values: fp16 widened bit-exactly (widenF16), fp32 as is.

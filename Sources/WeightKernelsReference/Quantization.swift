@@ -183,9 +183,10 @@ struct ShiftScale {
 
   /// The output field (fp16 or fp32 bits) for data field `x` in parameter block `block`.
   func apply(_ x: Int, block: Int) -> Int {
-    // x' = T(x): exact for integers (≤ 8 bits) and for fp16 → fp32; RN16 for fp32 → fp16.
+    // x' = T(x): exact for integers (≤ 8 bits) and for fp16 → fp32; RN16 for fp32 → fp16, as
+    // numpy narrows (a NaN is not quieted by the narrowing itself).
     var value = Elements.value(x, dtype: dataType)
-    if dataType == .fp32 && scaleType == .fp16 { value = Reference.roundedToF16(value) }
+    if dataType == .fp32 && scaleType == .fp16 { value = Reference.narrowedToF16LikeNumpy(value) }
 
     if let offsets {
       // Integer offset: exact difference (|y| ≤ 510). Float offset: RN32, then RN16 when

@@ -18,4 +18,15 @@ enum GEMVCall {
     }
     return try Tensor(dtype: outputType, shape: shape, bytes: bytes)
   }
+
+  /// The same into caller-owned memory (no allocation).
+  static func run(
+    into y: UnsafeMutableRawBufferPointer, x: Tensor, outputType: DType, target: SIMDTarget?,
+    _ body: (UnsafePointer<wk_tensor>, UnsafePointer<wk_buffer>, Int32, UnsafeMutablePointer<wk_context>) -> wk_status
+  ) throws {
+    try x.withCTensor { xt in
+      var buffer = wk_buffer(data: y.baseAddress, nbytes: y.count)
+      try CCall.run(target: target) { body(xt, &buffer, outputType.rawValue, $0) }
+    }
+  }
 }

@@ -30,4 +30,16 @@ public struct DenseMatrix: Sendable {
       }
     }
   }
+
+  /// `gemv` into caller-owned memory: y holds batch · rows elements of `outputType`.
+  public func gemv(
+    _ x: Tensor, into y: UnsafeMutableRawBufferPointer, outputType: DType = .fp32,
+    target: SIMDTarget? = nil
+  ) throws {
+    try weights.withCTensor { w in
+      try GEMVCall.run(into: y, x: x, outputType: outputType, target: target) { xt, yb, t, ctx in
+        wk_dense_gemv(w, xt, yb, t, ctx)
+      }
+    }
+  }
 }

@@ -97,6 +97,12 @@ public struct PalettizedMatrix: Sendable {
     return try Tensor(dtype: weightType, shape: [rows, cols], bytes: bytes)
   }
 
+  /// `decompress` into caller-owned memory of at least rows · cols · weightType.bits / 8 bytes.
+  public func decompress(into out: UnsafeMutableRawBufferPointer, target: SIMDTarget? = nil) throws {
+    var buffer = wk_buffer(data: out.baseAddress, nbytes: out.count)
+    try CCall.run(target: target) { wk_lut_matrix_decompress(storage.handle, &buffer, $0) }
+  }
+
   /// Fused y = W·x: bit-identical to `DenseMatrix(weights: decompress()).gemv(x)`, without ever
   /// materialising W.
   /// - Parameters:
@@ -106,6 +112,17 @@ public struct PalettizedMatrix: Sendable {
   public func gemv(_ x: Tensor, outputType: DType = .fp32, target: SIMDTarget? = nil) throws -> Tensor {
     try GEMVCall.run(rows: rows, x: x, outputType: outputType, target: target) { xt, y, t, ctx in
       wk_lut_matrix_gemv(storage.handle, xt, y, t, ctx)
+    }
+  }
+
+  /// `gemv` into caller-owned memory: y holds batch · rows elements of `outputType` (no
+  /// allocation, for inference loops).
+  public func gemv(
+    _ x: Tensor, into y: UnsafeMutableRawBufferPointer, outputType: DType = .fp32,
+    target: SIMDTarget? = nil
+  ) throws {
+    try GEMVCall.run(into: y, x: x, outputType: outputType, target: target) { xt, yb, t, ctx in
+      wk_lut_matrix_gemv(storage.handle, xt, yb, t, ctx)
     }
   }
 }

@@ -1,0 +1,255 @@
+// libFuzzer target for the palettization entry points of the C ABI (run under ASan + UBSan by
+// `make fuzz`). Every input is decoded into operands of fuzzer-chosen shapes, dtypes and bytes,
+// valid or not, held in allocations of exactly their size so that any read or write out of
+// bounds is caught. Valid calls are differential: each supported SIMD target must produce the
+// same bytes as the portable EMU128 path, and the fused GEMV must equal dense GEMV over the
+// matrix's decompressed weights. A mismatch aborts, which libFuzzer records as a finding.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "include/weightkernels.h"
+
+namespace {
+
+// Reads fuzzer bytes as a stream of choices; past the end it yields zeros.
+class Input {
+ public:
+  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+
+  uint8_t Byte() { return pos_ < size_ ? data_[pos_++] : 0; }
+  uint32_t Below(uint32_t n) { return n == 0 ? 0 : (Byte() | (uint32_t{Byte()} << 8)) % n; }
+  bool Flip(uint32_t one_in) { return Below(one_in) == 0; }
+
+  // Fills n bytes from the input, wrapping around it (zeros for an empty input).
+  void Fill(uint8_t* out, size_t n) {
+    for (size_t i = 0; i < n; ++i) out[i] = size_ == 0 ? 0 : data_[(pos_++) % size_];
+  }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+  size_t pos_ = 0;
+};
+
+// A heap block of exactly n bytes (n = 0 gives a null pointer, as a caller might pass).
+struct Block {
+  std::unique_ptr<uint8_t[]> bytes;
+  size_t n = 0;
+
+  explicit Block(size_t size) : bytes(size ? new uint8_t[size] : nullptr), n(size) {}
+  uint8_t* data() const { return bytes.get(); }
+};
+
+[[noreturn]] void Mismatch(const char* what, uint64_t target) {
+  std::fprintf(stderr, "MISMATCH: %s on %s differs from EMU128\n", what, wk_target_name(target));
+  std::abort();
+}
+
+std::vector<uint64_t> SupportedTargets() {
+  uint64_t all[64];
+  const size_t n = wk_compiled_targets(all, 64);
+  std::vector<uint64_t> out;
+  for (size_t i = 0; i < n && i < 64; ++i) {
+    if (wk_supported_targets() & all[i]) out.push_back(all[i]);
+  }
+  return out;
+}
+
+uint64_t Portable() {
+  uint64_t all[64];
+  const size_t n = wk_compiled_targets(all, 64);
+  return all[n - 1];  // the portable fallback is listed last
+}
+
+const int32_t kIndexTypes[] = {WK_DTYPE_UINT1, WK_DTYPE_UINT2, WK_DTYPE_UINT3,
+                               WK_DTYPE_UINT4, WK_DTYPE_UINT6, WK_DTYPE_UINT8};
+const int32_t kLutTypes[] = {WK_DTYPE_FP16, WK_DTYPE_FP32, WK_DTYPE_INT8, WK_DTYPE_UINT8};
+
+int32_t PickDType(Input& in, const int32_t* usual, size_t n) {
+  return in.Flip(16) ? static_cast<int32_t>(in.Below(20)) : usual[in.Below(static_cast<uint32_t>(n))];
+}
+
+// A tensor of the given dtype and shape whose byte count is usually right, sometimes off by one
+// (unless exact).
+struct OwnedTensor {
+  Block block;
+  wk_tensor t;
+
+  OwnedTensor(Input& in, int32_t dtype, uint32_t rank, const int64_t* shape, bool exact = false)
+      : block(0), t{} {
+    uint64_t count = 1;
+    for (uint32_t d = 0; d < rank; ++d) count *= static_cast<uint64_t>(shape[d]);
+    const uint32_t bits = wk_dtype_bits(dtype) ? wk_dtype_bits(dtype) : 8;
+    size_t nbytes = static_cast<size_t>((bits * count + 7) / 8);
+    if (!exact && in.Flip(24)) nbytes = nbytes + 1;
+    if (!exact && in.Flip(24) && nbytes > 0) nbytes = nbytes - 1;
+    block = Block(nbytes);
+    in.Fill(block.data(), nbytes);
+    t.data = block.data();
+    t.nbytes = nbytes;
+    t.dtype = dtype;
+    t.rank = rank;
+    for (uint32_t d = 0; d < rank; ++d) t.shape[d] = shape[d];
+  }
+};
+
+// Runs `op(ctx, out)` on every supported target and compares with the portable result.
+template <class Op>
+void Differential(const char* what, size_t out_bytes, const Op& op) {
+  Block expected(out_bytes);
+  wk_context ctx;
+  wk_context_init(&ctx);
+  ctx.target = Portable();
+  if (op(&ctx, expected) != WK_OK) {
+    std::fprintf(stderr, "%s: portable target rejected a call every target accepted: %s\n", what,
+                 ctx.message);
+    std::abort();
+  }
+  for (uint64_t target : SupportedTargets()) {
+    Block got(out_bytes);
+    wk_context_init(&ctx);
+    ctx.target = target;
+    if (op(&ctx, got) != WK_OK) Mismatch(what, target);
+    if (out_bytes && std::memcmp(got.data(), expected.data(), out_bytes) != 0) Mismatch(what, target);
+  }
+}
+
+void FuzzLutToDenseIOS18(Input& in) {
+  const uint32_t rank = 1 + in.Below(4);
+  int64_t dims[WK_MAX_RANK];
+  uint64_t count = 1;
+  for (uint32_t d = 0; d < rank; ++d) {
+    dims[d] = in.Flip(32) ? 0 : 1 + in.Below(count > 512 ? 2 : 23);
+    count *= static_cast<uint64_t>(dims[d]);
+  }
+  const int32_t index_type = PickDType(in, kIndexTypes, 6);
+  const uint32_t nbits = wk_dtype_bits(index_type);
+  int64_t lut_shape[WK_MAX_RANK];
+  for (uint32_t d = 0; d < rank; ++d) {
+    // A divisor of the extent most of the time, anything small otherwise.
+    const int64_t g = 1 + in.Below(4);
+    lut_shape[d] = in.Flip(8) ? g : (dims[d] % g == 0 ? g : 1);
+  }
+  lut_shape[rank] = in.Flip(16) ? 1 + in.Below(300) : (int64_t{1} << (nbits && nbits <= 8 ? nbits : 1));
+  lut_shape[rank + 1] = in.Flip(3) ? 1 + in.Below(4) : 1;
+  const int32_t lut_type = PickDType(in, kLutTypes, 4);
+  const uint32_t lut_rank = in.Flip(32) ? rank + 1 : rank + 2;
+  OwnedTensor indices(in, index_type, rank, dims);
+  OwnedTensor lut(in, lut_type, lut_rank, lut_shape);
+  int32_t axis = static_cast<int32_t>(in.Below(2 * rank + 2)) - static_cast<int32_t>(rank) - 1;
+  const int32_t* vector_axis = in.Flip(3) ? nullptr : &axis;
+
+  wk_tensor_info info;
+  if (wk_lut_to_dense_ios18(&indices.t, &lut.t, vector_axis, nullptr, &info, nullptr) != WK_OK) {
+    return;
+  }
+  Differential("lut_to_dense_ios18", info.nbytes, [&](wk_context* ctx, Block& out) {
+    wk_buffer b{out.data(), out.n};
+    return wk_lut_to_dense_ios18(&indices.t, &lut.t, vector_axis, &b, nullptr, ctx);
+  });
+}
+
+void FuzzLutToDenseIOS16(Input& in) {
+  const uint32_t rank = 1 + in.Below(3);
+  uint32_t shape_values[WK_MAX_RANK];
+  uint64_t count = 1;
+  for (uint32_t d = 0; d < rank; ++d) {
+    shape_values[d] = in.Below(count > 512 ? 3 : 29);
+    count *= shape_values[d];
+  }
+  const uint32_t lut_sizes[] = {2, 4, 16, 64, 256, 8, 3};
+  const int64_t p = lut_sizes[in.Below(7)];
+  uint32_t nbits = 0;
+  while ((int64_t{1} << nbits) < p) ++nbits;
+  const int64_t index_bytes = static_cast<int64_t>((count * nbits + 7) / 8) + (in.Flip(16) ? 1 : 0);
+  OwnedTensor indices(in, in.Flip(16) ? WK_DTYPE_UINT4 : WK_DTYPE_UINT8, 1, &index_bytes);
+  OwnedTensor lut(in, PickDType(in, kLutTypes, 4), 1, &p);
+  const int64_t shape_len = rank;
+  Block shape_block(4 * rank);
+  std::memcpy(shape_block.data(), shape_values, 4 * rank);
+  wk_tensor shape{shape_block.data(), 4 * rank, WK_DTYPE_UINT32, 1, {shape_len}};
+  wk_tensor_info info;
+  if (wk_lut_to_dense_ios16(&indices.t, &lut.t, &shape, nullptr, &info, nullptr) != WK_OK) return;
+  Differential("lut_to_dense_ios16", info.nbytes, [&](wk_context* ctx, Block& out) {
+    wk_buffer b{out.data(), out.n};
+    return wk_lut_to_dense_ios16(&indices.t, &lut.t, &shape, &b, nullptr, ctx);
+  });
+}
+
+void FuzzMatrix(Input& in) {
+  const int64_t rows = 1 + in.Below(40);
+  const int64_t cols = 1 + in.Below(80);
+  const int64_t dims[2] = {rows, cols};
+  const int32_t index_type = PickDType(in, kIndexTypes, 6);
+  const uint32_t nbits = wk_dtype_bits(index_type) ? wk_dtype_bits(index_type) : 1;
+  const int64_t gr = rows % 2 == 0 && in.Flip(2) ? 2 : 1;
+  const int64_t gc_choices[] = {1, cols % 16 == 0 ? cols / 16 : 1, cols % 3 == 0 ? 3 : 1, cols};
+  const int64_t gc = gc_choices[in.Below(4)];
+  const int64_t lut_shape[4] = {gr, gc, int64_t{1} << (nbits <= 8 ? nbits : 1), 1};
+  const int32_t lut_type = PickDType(in, kLutTypes, 4);
+  OwnedTensor indices(in, index_type, 2, dims);
+  OwnedTensor lut(in, lut_type, 4, lut_shape);
+  const int32_t scale_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
+  // Per-channel scale after the LUT ([1, cols] or [rows, 1]) or on the LUT ([gr, gc, 1, 1]).
+  const int64_t post_shape[2] = {in.Flip(2) ? 1 : rows, in.Flip(2) ? 1 : cols};
+  const int64_t lut_scale_shape[4] = {gr, gc, in.Flip(4) ? lut_shape[2] : 1, 1};
+  OwnedTensor post_scale(in, scale_type, 2, post_shape);
+  OwnedTensor lut_scale(in, scale_type, 4, lut_scale_shape);
+  OwnedTensor lut_offset(in, lut_type, 4, lut_scale_shape);
+  const uint32_t chain = in.Below(4);
+  wk_lut_matrix_desc desc{&indices.t, &lut.t, chain == 2 || chain == 3 ? &lut_scale.t : nullptr,
+                          chain == 3 ? &lut_offset.t : nullptr, chain == 1 ? &post_scale.t : nullptr};
+  wk_lut_matrix* matrix = nullptr;
+  if (wk_lut_matrix_create(&desc, &matrix, nullptr) != WK_OK) return;
+  wk_lut_matrix_info info;
+  wk_lut_matrix_get_info(matrix, &info);
+  const size_t weight_bytes = static_cast<size_t>(rows * cols) * (info.weight_dtype == WK_DTYPE_FP16 ? 2 : 4);
+  Differential("lut_matrix_decompress", weight_bytes, [&](wk_context* ctx, Block& out) {
+    wk_buffer b{out.data(), out.n};
+    return wk_lut_matrix_decompress(matrix, &b, ctx);
+  });
+
+  const int64_t batch = 1 + in.Below(2);
+  const int32_t x_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
+  const int32_t y_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
+  const int64_t x_shape[2] = {batch, cols};
+  OwnedTensor x(in, x_type, 2, x_shape, /*exact=*/true);
+  const size_t y_bytes = static_cast<size_t>(batch * rows) * (y_type == WK_DTYPE_FP16 ? 2 : 4);
+  Differential("lut_matrix_gemv", y_bytes, [&](wk_context* ctx, Block& out) {
+    wk_buffer b{out.data(), out.n};
+    return wk_lut_matrix_gemv(matrix, &x.t, &b, y_type, ctx);
+  });
+
+  // Fused GEMV == dense GEMV over the decompressed weights, bit for bit.
+  Block dense(weight_bytes);
+  wk_buffer dense_buffer{dense.data(), dense.n};
+  Block fused(y_bytes);
+  Block reference(y_bytes);
+  wk_buffer fused_buffer{fused.data(), fused.n};
+  wk_buffer reference_buffer{reference.data(), reference.n};
+  wk_tensor w{dense.data(), weight_bytes, info.weight_dtype, 2, {rows, cols}};
+  if (wk_lut_matrix_decompress(matrix, &dense_buffer, nullptr) != WK_OK ||
+      wk_lut_matrix_gemv(matrix, &x.t, &fused_buffer, y_type, nullptr) != WK_OK ||
+      wk_dense_gemv(&w, &x.t, &reference_buffer, y_type, nullptr) != WK_OK ||
+      std::memcmp(fused.data(), reference.data(), y_bytes) != 0) {
+    std::fprintf(stderr, "MISMATCH: fused GEMV differs from dense GEMV over decompressed weights\n");
+    std::abort();
+  }
+  wk_lut_matrix_destroy(matrix);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Input in(data, size);
+  switch (in.Below(3)) {
+    case 0: FuzzLutToDenseIOS18(in); break;
+    case 1: FuzzLutToDenseIOS16(in); break;
+    default: FuzzMatrix(in); break;
+  }
+  return 0;
+}

@@ -1,0 +1,85 @@
+# WeightKernels — the two commands of the README's quick start are `make bench` and `make test`.
+# Both install what they need first (Debian's libhwy-dev); `.ci/run` calls `make test`.
+
+SWIFT ?= swift
+# The Swift toolchain's clang ships libFuzzer and the sanitizer runtimes.
+CLANGXX ?= clang++
+FUZZ_SECONDS ?= 60
+# `make test` runs every fuzz target this long.
+TEST_FUZZ_SECONDS ?= 45
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: all deps build bench test swift-test verify fuzz fuzz-build clean
+
+all: build
+
+# libhwy-dev from Debian (Highway 1.0.3); apt-get update first, as a fresh machine's lists may be
+# empty or stale.
+deps:
+	@if [ ! -f /usr/include/hwy/highway.h ] || [ ! -e /usr/lib/x86_64-linux-gnu/libhwy.so ] && \
+	    ! ldconfig -p | grep -q 'libhwy\.so '; then \
+	  echo "installing libhwy-dev"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libhwy-dev; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+# The main job: lut4 fused GEMV on the default 4096 x 4096 shape, cold, against this machine's
+# streaming bandwidth and dense fp16 GEMV.
+bench: deps
+	$(SWIFT) build -c release --product kernel-bench
+	.build/release/kernel-bench --kernel lut4
+
+# Every test: the Swift suites (XCTest and Swift Testing, every SIMD target the CPU supports),
+# the coremltools vectors through kernel-bench verify, then every fuzz target for a short run.
+test: deps swift-test verify
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+
+swift-test:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+verify:
+	$(SWIFT) build --product kernel-bench
+	.build/debug/kernel-bench verify Tests/WeightKernelsTests/Fixtures/coremltools
+
+# ---------------------------------------------------------------------------------------------
+# Fuzzing: libFuzzer + ASan + UBSan over the C ABI, every kernel source compiled in directly.
+
+FUZZ_TARGETS := palettization
+FUZZ_DIR := .build-fuzz
+KERNEL_SOURCES := $(shell find CKernels -name '*.cc' | sort)
+KERNEL_HEADERS := $(shell find CKernels -name '*.h')
+FUZZ_OBJECTS := $(patsubst CKernels/%.cc,$(FUZZ_DIR)/obj/%.o,$(KERNEL_SOURCES))
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
+# Only the SIMD targets this CPU can execute are compiled in: code that cannot run here cannot
+# be fuzzed here, and every target costs minutes of sanitized compilation. Line tables only:
+# full debug info of the inlined kernels triples the build time.
+FUZZ_DISABLED_TARGETS := $(if $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo y),,HWY_AVX3|HWY_AVX3_DL|)HWY_SVE|HWY_SVE2|HWY_SVE_256|HWY_SVE2_128|HWY_RVV
+FUZZ_CXXFLAGS := -std=c++17 -O1 -gline-tables-only -fno-omit-frame-pointer $(SANITIZE) \
+  '-DHWY_DISABLED_TARGETS=($(FUZZ_DISABLED_TARGETS))' -ICKernels -ICKernels/include
+
+$(FUZZ_DIR)/obj/%.o: CKernels/%.cc $(KERNEL_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANGXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/%_fuzz: Fuzz/%_fuzz.cc $(FUZZ_OBJECTS)
+	$(CLANGXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -fuse-ld=lld $< $(FUZZ_OBJECTS) -lhwy -lstdc++ -o $@
+
+.SECONDARY: $(FUZZ_OBJECTS)
+
+fuzz-build: deps $(addprefix $(FUZZ_DIR)/,$(addsuffix _fuzz,$(FUZZ_TARGETS)))
+
+# Runs each target for FUZZ_SECONDS; any finding (crash, sanitizer report, mismatch) fails, and
+# libFuzzer leaves the input in $(FUZZ_DIR)/artifacts for replay: `$(FUZZ_DIR)/NAME_fuzz FILE`.
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_DIR)/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/artifacts/ $(FUZZ_DIR)/corpus/$$t Fuzz/seeds/$$t; \
+	done
+
+clean:
+	rm -rf .build $(FUZZ_DIR)
