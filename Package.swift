@@ -7,6 +7,8 @@ import PackageDescription
 let isRootPackage = !Context.packageDirectory.contains("/checkouts/")
 let optimizedDebugCXX: [CXXSetting] =
   isRootPackage ? [.unsafeFlags(["-O2"], .when(configuration: .debug))] : []
+let optimizedDebugC: [CSetting] =
+  isRootPackage ? [.unsafeFlags(["-O2"], .when(configuration: .debug))] : []
 
 let package = Package(
   name: "WeightKernels",
@@ -38,10 +40,16 @@ let package = Package(
     .executableTarget(
       name: "kernel-bench",
       dependencies: [
-        "WeightKernels", "WeightKernelsReference", "CoreMLVectors",
+        "WeightKernels", "CoreMLVectors", "StreamRead",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Bench/kernel-bench"),
+
+    /// kernel-bench's streaming-read roofline, in C so that it compiles to plain vector loads.
+    .target(
+      name: "StreamRead",
+      path: "Bench/StreamRead",
+      cSettings: optimizedDebugC),
 
     // MARK: Implementation details
 

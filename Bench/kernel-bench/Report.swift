@@ -19,13 +19,15 @@ struct BenchResult {
   var speedupVsDenseF16: Double { denseF16Ns / medianNs }
 
   static let tableHeader =
-    "kernel     op          ratio  compressed MiB   median us    GB/s  of stream  vs dense fp16"
+    "kernel      op            ratio  compressed MiB   median us    GB/s  of stream  vs dense fp16"
 
   var tableRow: String {
-    String(
-      format: "%-10@ %-10@ %6.2fx %14.2f %11.1f %7.1f %9.1f%% %13.2fx",
-      kernel as NSString, op as NSString, compressionRatio, Double(compressedBytes) / 1_048_576,
-      medianNs / 1e3, weightGBps, rooflineFraction * 100, speedupVsDenseF16)
+    kernel.padding(toLength: 11, withPad: " ", startingAt: 0) + " "
+      + op.padding(toLength: 11, withPad: " ", startingAt: 0)
+      + String(
+        format: " %6.2fx %14.2f %11.1f %7.1f %9.1f%% %13.2fx", compressionRatio,
+        Double(compressedBytes) / 1_048_576, medianNs / 1e3, weightGBps, rooflineFraction * 100,
+        speedupVsDenseF16)
   }
 
   var json: String {

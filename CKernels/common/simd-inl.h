@@ -198,6 +198,7 @@ HWY_INLINE void ZeroBeyond(size_t valid, VF* w) {
 // decoder (the seam between formats and operations). Decoder interface:
 //   static constexpr size_t kStepChunks;  // chunks DecodeStep produces at once
 //   static constexpr bool kMultiRow;      // worth the kBlockRows-row fast path
+//   static constexpr size_t kBlockRows;   // rows decoded together
 //   template <bool kSafe> void DecodeStep(size_t row, size_t chunk, VF* w) const;
 //   template <bool kSafe> void Decode(size_t row, size_t chunk, VF* w) const;  // one chunk
 //   void DecodeTail(size_t row, size_t chunk, VF* w) const;  // the partial last chunk (safe)
@@ -262,9 +263,9 @@ HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, flo
   for (size_t r = 0; r < kRows; ++r) out[r] = ReduceCanonical(acc[r]);
 }
 
-// Rows per block: enough independent FMA chains to cover latency (8 vectors in flight) without
-// exceeding the register file.
-constexpr size_t kBlockRows = kVecs >= 4 ? 2 : (kVecs == 2 ? 2 : 8);
+// Rows per block for decoders whose decode is cheap next to the fma: enough independent chains
+// to cover fma latency (8 vectors in flight) without exceeding the register file.
+constexpr size_t kLatencyBlockRows = kVecs >= 4 ? 2 : (kVecs == 2 ? 4 : 8);
 
 // y[b, r] for every batch row b and matrix row r; each output is independent of batch size.
 // fp16 activations are widened into one cols-sized scratch row per call.
@@ -273,6 +274,7 @@ HWY_INLINE void GemvAllRows(const Decoder& dec, size_t rows, size_t cols, const 
                             bool x_f16, size_t batch, uint8_t* y, bool y_f16) {
   const size_t x_row_bytes = cols * (x_f16 ? 2 : 4);
   const size_t y_row_bytes = rows * (y_f16 ? 2 : 4);
+  constexpr size_t kBlockRows = Decoder::kBlockRows;
   const size_t fast_rows = dec.FastRows();
   std::vector<float> widened(x_f16 ? cols : 0);
   for (size_t b = 0; b < batch; ++b) {

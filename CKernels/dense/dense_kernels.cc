@@ -29,6 +29,7 @@ struct DenseDecoder {
 
   static constexpr size_t kStepChunks = 1;
   static constexpr bool kMultiRow = true;
+  static constexpr size_t kBlockRows = kLatencyBlockRows;
 
   size_t FastRows() const { return rows; }
 
