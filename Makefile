@@ -47,7 +47,7 @@ verify:
 # ---------------------------------------------------------------------------------------------
 # Fuzzing: libFuzzer + ASan + UBSan over the C ABI, every kernel source compiled in directly.
 
-FUZZ_TARGETS := palettization
+FUZZ_TARGETS := palettization sparsity quantization
 FUZZ_DIR := .build-fuzz
 KERNEL_SOURCES := $(shell find CKernels -name '*.cc' | sort)
 KERNEL_HEADERS := $(shell find CKernels -name '*.h')

@@ -5,6 +5,11 @@ import WeightKernels
 /// The benchmarkable kernels: a format and its parameters, each timed on the same shape.
 enum BenchKernel: String, CaseIterable {
   case lut1, lut2, lut3, lut4, lut6, lut8
+  case sparse50, sparse75
+  case sparse50Lut4 = "sparse50-lut4"
+  case int8
+  case int4B32 = "int4-b32"
+  case w8a8
   case denseF16 = "dense-f16"
   case denseF32 = "dense-f32"
 
@@ -17,7 +22,16 @@ enum BenchKernel: String, CaseIterable {
     case .lut4: return 4
     case .lut6: return 6
     case .lut8: return 8
-    case .denseF16, .denseF32: return nil
+    default: return nil
+    }
+  }
+
+  /// Fraction of zero weights of the sparse kernels.
+  var sparsity: Double? {
+    switch self {
+    case .sparse50, .sparse50Lut4: return 0.5
+    case .sparse75: return 0.75
+    default: return nil
     }
   }
 }
@@ -40,6 +54,17 @@ struct Workload {
   enum Matrix {
     case dense(DenseMatrix)
     case palettized(PalettizedMatrix)
+    case sparse(SparseMatrix)
+    case quantized(QuantizedMatrix)
+
+    var compressedBytes: Int {
+      switch self {
+      case .quantized(let m): return m.compressedByteCount
+      case .dense(let m): return m.weights.bytes.count
+      case .palettized(let m): return m.compressedByteCount
+      case .sparse(let m): return m.compressedByteCount
+      }
+    }
   }
 
   let kernel: BenchKernel
@@ -51,48 +76,90 @@ struct Workload {
   init(kernel: BenchKernel, shape: BenchShape, footprint: Int, rng: inout SplitMix64) throws {
     self.kernel = kernel
     self.shape = shape
+    // Every copy owns its storage: the matrices copy their operands when prepared.
+    let make = try Workload.factory(kernel, shape, &rng)
+    let first = try make()
+    compressedBytes = first.compressedBytes
+    matrices = try [first] + (1..<Workload.copies(compressedBytes, footprint)).map { _ in try make() }
+  }
+
+  /// Builds one matrix of the kernel's format from random operands drawn once.
+  static func factory(_ kernel: BenchKernel, _ shape: BenchShape, _ rng: inout SplitMix64) throws -> () throws -> Matrix {
     let count = shape.rows * shape.cols
-    let first: Matrix
-    let bytes: Int
-    if let bits = kernel.lutBits {
-      let indices = try Tensor(
-        integers: (0..<count).map { _ in Int(rng.next() & UInt64((1 << bits) - 1)) },
-        dtype: DType.indexType(bits: bits)!, shape: [shape.rows, shape.cols])
-      // A per-tensor fp16 LUT of distinct values in [-1, 1), as k-means would produce.
-      let lut = try Tensor(
-        fp16Bits: (0..<(1 << bits)).map { _ in Float16(Float(rng.unit() * 2 - 1)).bitPattern },
-        shape: [1, 1, 1 << bits, 1])
-      let matrix = try PalettizedMatrix(indices: indices, lut: lut)
-      first = .palettized(matrix)
-      bytes = matrix.compressedByteCount
-      matrices = try (0..<Workload.copies(bytes, footprint)).map { i in
-        i == 0 ? first : .palettized(try PalettizedMatrix(indices: indices, lut: lut))
-      }
-    } else {
-      let weights: Tensor
-      if kernel == .denseF16 {
-        weights = try Tensor(
-          fp16Bits: (0..<count).map { _ in Float16(Float(rng.unit() * 2 - 1)).bitPattern },
-          shape: [shape.rows, shape.cols])
-      } else {
-        weights = try Tensor(floats: (0..<count).map { _ in Float(rng.unit() * 2 - 1) }, shape: [shape.rows, shape.cols])
-      }
-      bytes = weights.bytes.count
-      // Each copy owns its storage (Tensor's array is copied on construction from new bytes).
-      matrices = try (0..<Workload.copies(bytes, footprint)).map { _ in
-        .dense(try DenseMatrix(weights: Tensor(dtype: weights.dtype, shape: weights.shape, bytes: Array(weights.bytes))))
-      }
+    func values(_ n: Int, _ rng: inout SplitMix64) -> [UInt16] {
+      (0..<n).map { _ in Float16(Float(rng.unit() * 2 - 1)).bitPattern }
     }
-    compressedBytes = bytes
+    // A per-tensor fp16 LUT of distinct values in [-1, 1), as k-means would produce.
+    func lut(_ bits: Int, _ rng: inout SplitMix64) throws -> Tensor {
+      try Tensor(fp16Bits: values(1 << bits, &rng), shape: [1, 1, 1 << bits, 1])
+    }
+    func indices(_ n: Int, _ bits: Int, _ shape: [Int], _ rng: inout SplitMix64) throws -> Tensor {
+      try Tensor(
+        integers: (0..<n).map { _ in Int(rng.next() & UInt64((1 << bits) - 1)) },
+        dtype: DType.indexType(bits: bits)!, shape: shape)
+    }
+    if let bits = kernel.lutBits {
+      let i = try indices(count, bits, [shape.rows, shape.cols], &rng)
+      let l = try lut(bits, &rng)
+      return { .palettized(try PalettizedMatrix(indices: i, lut: l)) }
+    }
+    if let sparsity = kernel.sparsity {
+      // Each weight kept with probability 1 - sparsity (unstructured pruning).
+      let bits = (0..<count).map { _ in rng.unit() >= sparsity ? 1 : 0 }
+      let mask = try Tensor(integers: bits, dtype: .uint1, shape: [shape.rows, shape.cols])
+      let ones = bits.reduce(0, +)
+      if kernel == .sparse50Lut4 {
+        let i = try indices(ones, 4, [ones], &rng)
+        let l = try lut(4, &rng)
+        return { .sparse(try SparseMatrix(mask: mask, values: i, lut: l)) }
+      }
+      let v = try Tensor(fp16Bits: values(ones, &rng), shape: [ones])
+      return { .sparse(try SparseMatrix(mask: mask, values: v)) }
+    }
+    if kernel == .int8 || kernel == .int4B32 || kernel == .w8a8 {
+      // coremltools' defaults: int8 linear_symmetric per output channel (no offset); int4 per
+      // block of 32 input columns with uint4-range offsets of the data dtype.
+      let int4 = kernel == .int4B32
+      let data = try Tensor(
+        integers: (0..<count).map { _ in int4 ? Int(rng.next() % 16) - 8 : Int(rng.next() % 255) - 127 },
+        dtype: int4 ? .int4 : .int8, shape: [shape.rows, shape.cols])
+      let grid = int4 ? [shape.rows, max(1, shape.cols / 32)] : [shape.rows, 1]
+      let scale = try Tensor(
+        fp16Bits: (0..<(grid[0] * grid[1])).map { _ in Float16(Float(rng.unit() * 0.01 + 0.001)).bitPattern },
+        shape: grid)
+      let offset = int4
+        ? try Tensor(integers: (0..<(grid[0] * grid[1])).map { _ in Int(rng.next() % 16) - 8 }, dtype: .int4, shape: grid)
+        : nil
+      return { .quantized(try QuantizedMatrix(data: data, scale: scale, offset: offset)) }
+    }
+    let weights = kernel == .denseF16
+      ? try Tensor(fp16Bits: values(count, &rng), shape: [shape.rows, shape.cols])
+      : try Tensor(floats: (0..<count).map { _ in Float(rng.unit() * 2 - 1) }, shape: [shape.rows, shape.cols])
+    return {
+      .dense(try DenseMatrix(weights: Tensor(dtype: weights.dtype, shape: weights.shape, bytes: Array(weights.bytes))))
+    }
   }
 
   static func copies(_ bytes: Int, _ footprint: Int) -> Int { max(1, (footprint + bytes - 1) / bytes) }
 
   /// The fused kernel must equal dense GEMV over its decompressed weights, or timing it is moot.
   func checkFusedEqualsDense(x: Tensor, target: SIMDTarget) throws {
-    guard case .palettized(let m) = matrices[0] else { return }
-    let fused = try m.gemv(x, target: target)
-    let dense = try DenseMatrix(weights: m.decompress(target: target)).gemv(x, target: target)
+    let fused: Tensor
+    let weights: Tensor
+    switch matrices[0] {
+    case .dense: return
+    case .palettized(let m):
+      fused = try m.gemv(x, target: target)
+      weights = try m.decompress(target: target)
+    case .sparse(let m):
+      fused = try m.gemv(x, target: target)
+      weights = try m.decompress(target: target)
+    case .quantized(let m):
+      if kernel == .w8a8 { return }  // not a fused dequantization: checked by the test suites
+      fused = try m.gemv(x, target: target)
+      weights = try m.decompress(target: target)
+    }
+    let dense = try DenseMatrix(weights: weights).gemv(x, target: target)
     guard fused == dense else {
       throw ValidationError("\(kernel.rawValue): fused GEMV differs from dense GEMV over its decompressed weights")
     }
@@ -108,6 +175,15 @@ struct Workload {
       case (.dense(let d), .gemv): try d.gemv(x, into: out, target: target)
       case (.palettized(let p), .gemv): try p.gemv(x, into: out, target: target)
       case (.palettized(let p), .decompress): try p.decompress(into: out, target: target)
+      case (.sparse(let p), .gemv): try p.gemv(x, into: out, target: target)
+      case (.sparse(let p), .decompress): try p.decompress(into: out, target: target)
+      case (.quantized(let p), .gemv):
+        if kernel == .w8a8 {
+          try p.gemvW8A8(x, into: out, target: target)
+        } else {
+          try p.gemv(x, into: out, target: target)
+        }
+      case (.quantized(let p), .decompress): try p.decompress(into: out, target: target)
       case (.dense, .decompress):
         throw ValidationError("\(kernel.rawValue) has no decompress op")
       }

@@ -199,12 +199,16 @@ HWY_INLINE void ZeroBeyond(size_t valid, VF* w) {
 //   static constexpr size_t kStepChunks;  // chunks DecodeStep produces at once
 //   static constexpr bool kMultiRow;      // worth the kBlockRows-row fast path
 //   static constexpr size_t kBlockRows;   // rows decoded together
-//   template <bool kSafe> void DecodeStep(size_t row, size_t chunk, VF* w) const;
-//   template <bool kSafe> void Decode(size_t row, size_t chunk, VF* w) const;  // one chunk
-//   void DecodeTail(size_t row, size_t chunk, VF* w) const;  // the partial last chunk (safe)
-//   void Prefetch(size_t row, size_t chunk) const;
+//   using Cursor = ...;                   // per-row state, e.g. the row index
+//   Cursor Begin(size_t row) const;
+//   template <bool kSafe> void DecodeStep(Cursor&, size_t chunk, VF* w) const;
+//   template <bool kSafe> void Decode(Cursor&, size_t chunk, VF* w) const;  // one chunk
+//   void DecodeTail(Cursor&, size_t chunk, VF* w) const;  // the partial last chunk (safe)
+//   void Prefetch(const Cursor&, size_t chunk) const;
 //   size_t FastRows() const;  // rows whose full chunks may use kSafe = false (no over-read)
-// With kSafe the decoder must never read outside its buffers.
+// Chunks of a row are decoded in increasing order, so a cursor may carry a running position
+// (sparse formats). With kSafe the decoder must never read outside its buffers. Decoders whose
+// cursor is the row index take it by value.
 template <size_t kRows, bool kSafe, class Decoder>
 HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, float* out) {
   const DF df;
@@ -212,8 +216,10 @@ HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, flo
   // Every loop over rows and vectors is fully unrolled: indexed dynamically, the accumulators
   // would live on the stack and each fma would wait for a store-to-load round trip.
   VF acc[kRows][kVecs];
+  typename Decoder::Cursor cur[kRows];
 #pragma clang loop unroll(full)
   for (size_t r = 0; r < kRows; ++r) {
+    cur[r] = dec.Begin(row0 + r);
 #pragma clang loop unroll(full)
     for (size_t j = 0; j < kVecs; ++j) acc[r][j] = hn::Zero(df);
   }
@@ -226,8 +232,8 @@ HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, flo
 #pragma clang loop unroll(full)
     for (size_t r = 0; r < kRows; ++r) {
       VF w[kStep * kVecs];
-      dec.Prefetch(row0 + r, c);
-      dec.template DecodeStep<kSafe>(row0 + r, c, w);
+      dec.Prefetch(cur[r], c);
+      dec.template DecodeStep<kSafe>(cur[r], c, w);
       // Chunk by chunk: partial j receives its columns in increasing order.
 #pragma clang loop unroll(full)
       for (size_t s = 0; s < kStep; ++s) {
@@ -244,7 +250,7 @@ HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, flo
     x.Load(c, xv);
 #pragma clang loop unroll(full)
     for (size_t r = 0; r < kRows; ++r) {
-      dec.template Decode<kSafe>(row0 + r, c, w);
+      dec.template Decode<kSafe>(cur[r], c, w);
 #pragma clang loop unroll(full)
       for (size_t j = 0; j < kVecs; ++j) acc[r][j] = FusedMulAdd(w[j], xv[j], acc[r][j]);
     }
@@ -253,7 +259,7 @@ HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, flo
     x.LoadTail(full, xv);
 #pragma clang loop unroll(full)
     for (size_t r = 0; r < kRows; ++r) {
-      dec.DecodeTail(row0 + r, full, w);
+      dec.DecodeTail(cur[r], full, w);
       ZeroBeyond(x.cols - full * kChunk, w);
 #pragma clang loop unroll(full)
       for (size_t j = 0; j < kVecs; ++j) acc[r][j] = FusedMulAdd(w[j], xv[j], acc[r][j]);

@@ -31,6 +31,9 @@ struct DenseDecoder {
   static constexpr bool kMultiRow = true;
   static constexpr size_t kBlockRows = kLatencyBlockRows;
 
+  using Cursor = size_t;
+  Cursor Begin(size_t r) const { return r; }
+
   size_t FastRows() const { return rows; }
 
   template <bool kSafe>

@@ -1,9 +1,9 @@
 /*
  * weightkernels.h — the C ABI of WeightKernels.
  *
- * Decompression of Core ML compressed weights (palettization, blockwise quantization, casts) and
- * GEMV fused with that decompression, on every SIMD target Highway compiles, bit-exact with the
- * Swift reference (module WeightKernelsReference) on every target. The arithmetic contract (one
+ * Decompression of Core ML compressed weights (palettization, sparsity, blockwise quantization,
+ * casts) and GEMV fused with that decompression, on every SIMD target Highway compiles, bit-exact
+ * with the Swift reference (module WeightKernelsReference) on every target. The arithmetic contract (one
  * accumulation order for every target, NaN rules, fp16 rounding points) is in docs/ARITHMETIC.md
  * and summarised at wk_dense_gemv.
  *
@@ -203,6 +203,64 @@ wk_status wk_blockwise_shift_scale(const wk_tensor* data, const wk_tensor* scale
                                    const wk_tensor* offset, const wk_buffer* out,
                                    wk_tensor_info* info, wk_context* ctx);
 
+/**
+ * iOS16 constexpr_sparse_to_dense. nonzero_data: fp16/fp32/int8/uint8 [D]; mask: uint8 [M], a
+ * 1-bit stream (bit i of the stream = element i); shape: uint32 [K] (the output shape; K = 0 is a
+ * scalar). Checked in Core ML's order: popcount of all M bytes == D, M == ceil(N / 8) (both
+ * WK_ERROR_INVALID_SHAPE), padding bits zero (WK_ERROR_INVALID_ARGUMENT). Output: data dtype,
+ * `shape`; the j-th set bit receives nonzero_data[j] bit for bit, every other element is 0.
+ */
+wk_status wk_sparse_to_dense_ios16(const wk_tensor* nonzero_data, const wk_tensor* mask,
+                                   const wk_tensor* shape, const wk_buffer* out,
+                                   wk_tensor_info* info, wk_context* ctx);
+
+/**
+ * iOS18 constexpr_sparse_to_dense. nonzero_data: fp16/fp32/int8/uint8/int4/uint4 [D]; mask:
+ * uint1 of any shape S with exactly D ones (WK_ERROR_INVALID_SHAPE otherwise; padding bits are
+ * ignored). Output: data dtype, shape S. D = 0 and D = prod(S) are legal.
+ */
+wk_status wk_sparse_to_dense_ios18(const wk_tensor* nonzero_data, const wk_tensor* mask,
+                                   const wk_buffer* out, wk_tensor_info* info, wk_context* ctx);
+
+/**
+ * constexpr_lut_to_sparse (two outputs). indices_mask: uint1, shape S (rank K >= 1);
+ * indices_nonzero_data: uint1/2/3/4/6/8 [D], D = ones of the mask; lut: as for
+ * wk_lut_to_dense_ios18 with S as the indices shape; vector_axis as there.
+ * Outputs: out_mask, uint1 of S with S[vector_axis] * V (each mask element repeated V times along
+ * the axis; padding bits written as 0), and out_values, lut dtype [D * V], the LUT values at the
+ * ones of out_mask in row-major order of the expanded shape (FORMATS.md §7.4).
+ * out_mask and out_values are both NULL (shape inference only) or both non-NULL.
+ * Complexity: O(prod(S) * V * K) time, O(prod(S) / 64) extra memory when V > 1.
+ */
+wk_status wk_lut_to_sparse(const wk_tensor* indices_mask, const wk_tensor* indices_nonzero_data,
+                           const wk_tensor* lut, const int32_t* vector_axis,
+                           const wk_buffer* out_mask, const wk_buffer* out_values,
+                           wk_tensor_info* mask_info, wk_tensor_info* values_info,
+                           wk_context* ctx);
+
+/**
+ * iOS16 constexpr_affine_dequantize. quantized_data: int8/uint8, any rank >= 1; zero_point:
+ * int8/uint8/fp32 and scale: fp16/fp32 (the output dtype), each a scalar (rank 0, or one element
+ * of rank 1 only when the axis extent is 1) or a vector of length shape[axis]; axis in
+ * [-rank, rank). out = RN32(RN32(q - zp) * s), then RN16 for an fp16 scale (FORMATS.md §5).
+ */
+wk_status wk_affine_dequantize(const wk_tensor* quantized_data, const wk_tensor* zero_point,
+                               const wk_tensor* scale, int32_t axis, const wk_buffer* out,
+                               wk_tensor_info* info, wk_context* ctx);
+
+/**
+ * constexpr_sparse_blockwise_shift_scale (two outputs). data_mask: uint1, shape S; nonzero_data:
+ * int4/uint4/int8/uint8/fp16/fp32 [D], D = ones of the mask; scale/offset as for
+ * wk_blockwise_shift_scale with S as the data shape. Outputs: out_mask = data_mask byte for byte;
+ * out_values = scale dtype [D], value j dequantized with the block of the j-th one's coordinate.
+ * out_mask and out_values are both NULL (shape inference) or both non-NULL.
+ */
+wk_status wk_sparse_blockwise_shift_scale(const wk_tensor* data_mask, const wk_tensor* nonzero_data,
+                                          const wk_tensor* scale, const wk_tensor* offset,
+                                          const wk_buffer* out_mask, const wk_buffer* out_values,
+                                          wk_tensor_info* mask_info, wk_tensor_info* values_info,
+                                          wk_context* ctx);
+
 /* ---------------------------------------------------------------------------------------------
  * GEMV: y = W · x, batched
  *
@@ -278,6 +336,124 @@ wk_status wk_lut_matrix_decompress(const wk_lut_matrix* matrix, const wk_buffer*
 /** Fused GEMV, bit-identical to wk_dense_gemv over wk_lut_matrix_decompress's output. */
 wk_status wk_lut_matrix_gemv(const wk_lut_matrix* matrix, const wk_tensor* x,
                              const wk_buffer* y, int32_t y_dtype, wk_context* ctx);
+
+/* ---------------------------------------------------------------------------------------------
+ * Sparse matrices (fused expand-GEMV)
+ * ------------------------------------------------------------------------------------------- */
+
+/** An immutable, validated sparse (or sparse + palettized) 2-D weight prepared for GEMV. */
+typedef struct wk_sparse_matrix wk_sparse_matrix;
+
+/**
+ * The Core ML chain a pruned linear weight is stored as.
+ * - Sparse: constexpr_sparse_to_dense(nonzero_data = values, mask). mask: uint1 [rows, cols],
+ *   rows, cols >= 1; values: fp16 or fp32 [D], D = ones of the mask; lut: NULL.
+ * - Sparse + palettized: constexpr_lut_to_sparse(mask, values, lut) -> sparse_to_dense.
+ *   values: the uint1/2/3/4/6/8 LUT indices of the non-zeros [D]; lut: fp16 or fp32
+ *   [Gr, Gc, 2^n, 1], Gr dividing rows and Gc dividing cols (vector palettization is not fused:
+ *   WK_ERROR_UNSUPPORTED; an integer LUT: WK_ERROR_INVALID_DTYPE).
+ * The matrix keeps pointers to mask->data and values->data: that memory must stay valid and
+ * unchanged until wk_sparse_matrix_destroy. The LUT is copied.
+ */
+typedef struct wk_sparse_matrix_desc {
+  const wk_tensor* mask;
+  const wk_tensor* values;
+  const wk_tensor* lut;
+} wk_sparse_matrix_desc;
+
+/** Validates desc and prepares the per-row value offsets (O(rows * cols / 8) time, O(rows)
+ *  memory). *matrix receives a new matrix on success, NULL on failure. */
+wk_status wk_sparse_matrix_create(const wk_sparse_matrix_desc* desc, wk_sparse_matrix** matrix,
+                                  wk_context* ctx);
+
+/** Frees a matrix; NULL is ignored. */
+void wk_sparse_matrix_destroy(wk_sparse_matrix* matrix);
+
+typedef struct wk_sparse_matrix_info {
+  int64_t rows;
+  int64_t cols;
+  /** Ones of the mask. */
+  int64_t nonzeros;
+  /** Index width of a sparse + palettized matrix, 0 for stored values. */
+  uint32_t nbits;
+  /** dtype of the decompressed weights (WK_DTYPE_FP16 or WK_DTYPE_FP32). */
+  int32_t weight_dtype;
+  /** Bytes of the compressed form as stored by Core ML: mask + values (+ LUT). */
+  uint64_t compressed_bytes;
+} wk_sparse_matrix_info;
+
+wk_status wk_sparse_matrix_get_info(const wk_sparse_matrix* matrix, wk_sparse_matrix_info* info);
+
+/** Writes the dense [rows, cols] weights (weight_dtype): exactly what the Core ML chain yields. */
+wk_status wk_sparse_matrix_decompress(const wk_sparse_matrix* matrix, const wk_buffer* out,
+                                      wk_context* ctx);
+
+/** Fused GEMV, bit-identical to wk_dense_gemv over wk_sparse_matrix_decompress's output (zero
+ *  weights take part in the canonical order: 0 * inf is NaN there too). y may not overlap x,
+ *  the mask or the values. Complexity: rows * cols * batch multiply-adds. */
+wk_status wk_sparse_matrix_gemv(const wk_sparse_matrix* matrix, const wk_tensor* x,
+                                const wk_buffer* y, int32_t y_dtype, wk_context* ctx);
+
+/* ---------------------------------------------------------------------------------------------
+ * Linearly quantized matrices (fused dequantize-GEMV)
+ * ------------------------------------------------------------------------------------------- */
+
+/** An immutable, validated quantized 2-D weight prepared for GEMV. */
+typedef struct wk_quant_matrix wk_quant_matrix;
+
+/**
+ * constexpr_blockwise_shift_scale over a linear weight: data int4/uint4/int8/uint8
+ * [rows, cols] (rows, cols >= 1); scale fp16/fp32 [Sr, Sc] dividing it (per-tensor [1, 1],
+ * per-channel [rows, 1], per-block [rows, cols / block]...); offset NULL, or [Sr, Sc] of the data
+ * dtype or fp16/fp32 (fp32 with an fp16 scale: WK_ERROR_UNSUPPORTED). The matrix keeps a pointer
+ * to data->data (valid and unchanged until destroy); scale and offset are copied.
+ */
+typedef struct wk_quant_matrix_desc {
+  const wk_tensor* data;
+  const wk_tensor* scale;
+  const wk_tensor* offset;
+} wk_quant_matrix_desc;
+
+/** Validates desc and prepares the scales (O(Sr * Sc + cols)). */
+wk_status wk_quant_matrix_create(const wk_quant_matrix_desc* desc, wk_quant_matrix** matrix,
+                                 wk_context* ctx);
+
+/** Frees a matrix; NULL is ignored. */
+void wk_quant_matrix_destroy(wk_quant_matrix* matrix);
+
+typedef struct wk_quant_matrix_info {
+  int64_t rows;
+  int64_t cols;
+  int32_t data_dtype;
+  /** dtype of the dequantized weights: the scale's. */
+  int32_t weight_dtype;
+  /** Bytes of data + scale + offset as Core ML stores them. */
+  uint64_t compressed_bytes;
+} wk_quant_matrix_info;
+
+wk_status wk_quant_matrix_get_info(const wk_quant_matrix* matrix, wk_quant_matrix_info* info);
+
+/** Writes the dequantized [rows, cols] weights (weight_dtype), bit-exact with Core ML. */
+wk_status wk_quant_matrix_decompress(const wk_quant_matrix* matrix, const wk_buffer* out,
+                                     wk_context* ctx);
+
+/** Fused GEMV, bit-identical to wk_dense_gemv over wk_quant_matrix_decompress's output: every
+ *  weight is dequantized (and rounded to fp16 for an fp16 scale) in registers. */
+wk_status wk_quant_matrix_gemv(const wk_quant_matrix* matrix, const wk_tensor* x,
+                               const wk_buffer* y, int32_t y_dtype, wk_context* ctx);
+
+/**
+ * W8A8: y = W · x with the activations quantized to int8 too. Needs int8 data without offset, a
+ * per-row or per-tensor scale ([rows, 1] or [1, 1]) and cols <= 131072 (WK_ERROR_UNSUPPORTED
+ * otherwise). For each batch row b, exactly (docs/ARITHMETIC.md §3):
+ *   a = max_k |x[b,k]|;  if a is Inf or NaN, every y[b,·] is the canonical NaN;
+ *   s_x = RN32(a / 127);  q[k] = clamp(rint(RN32(x[b,k] / s_x)), -127, 127)  (0 when s_x = 0);
+ *   d[r] = sum_k w[r,k] q[k]  (exact int32);  y[b,r] = RN32(RN32(float(d[r]) * s_x) * s_w[r]),
+ * a NaN replaced by the canonical NaN, RN16 for fp16 y. Batch rows are independent.
+ * Complexity: rows * cols integer multiply-adds (VNNI on AVX3_DL) plus O(cols) per batch row.
+ */
+wk_status wk_quant_matrix_gemv_w8a8(const wk_quant_matrix* matrix, const wk_tensor* x,
+                                    const wk_buffer* y, int32_t y_dtype, wk_context* ctx);
 
 #ifdef __cplusplus
 }  /* extern "C" */

@@ -9,27 +9,11 @@
 #include "common/tensor.h"
 #include "gemv/gemv_operands.h"
 #include "palettization/lut_plan.h"
+#include "palettization/lut_spec.h"
 #include "quantization/bss_spec.h"
 
 namespace wk {
 namespace {
-
-// A validated lut_to_dense: indices of shape I (rank K) into a LUT [G0..G(K-1), P, V].
-struct LutSpec {
-  uint32_t nbits;
-  uint32_t rank;
-  int64_t index_dims[WK_MAX_RANK];
-  int64_t groups[WK_MAX_RANK];
-  int64_t vector_size;
-  int32_t vector_axis;  // normalised; -1 when V == 1
-  bool scalar_output;   // iOS16 with an empty shape: one element, viewed as shape [1]
-  int32_t lut_dtype;
-  uint32_t elem_bytes;
-  uint64_t index_count;
-  const uint8_t* indices;
-  size_t index_bytes;
-  const uint8_t* lut;
-};
 
 bool IsLutDType(int32_t dtype) {
   return dtype == WK_DTYPE_FP16 || dtype == WK_DTYPE_FP32 || dtype == WK_DTYPE_INT8 ||
@@ -112,37 +96,32 @@ wk_status CheckIOS16(const wk_tensor* indices, const wk_tensor* lut, const wk_te
   return WK_OK;
 }
 
-wk_status CheckIOS18(const wk_tensor* indices, const wk_tensor* lut, const int32_t* vector_axis,
-                     wk_context* ctx, LutSpec* spec) {
-  uint64_t count = 0;
-  WK_TRY(CheckTensor(indices, "indices", ctx, &count));
-  WK_TRY(CheckTensor(lut, "lut", ctx, nullptr));
-  if (!IsIndexDType(indices->dtype)) {
-    return Fail(ctx, WK_ERROR_INVALID_DTYPE,
-                "indices: dtype %s; uint1, uint2, uint3, uint4, uint6 or uint8 expected",
-                wk_dtype_name(indices->dtype));
-  }
+}  // namespace
+
+wk_status CheckLutLayout(int32_t index_dtype, uint32_t rank, const int64_t* index_dims,
+                         uint64_t count, const wk_tensor* lut, const int32_t* vector_axis,
+                         const char* index_name, wk_context* ctx, LutSpec* spec) {
   WK_TRY(CheckLutDType(lut, ctx));
-  const uint32_t k = indices->rank;
-  if (k < 1) return Fail(ctx, WK_ERROR_INVALID_SHAPE, "indices: rank must be at least 1");
+  const uint32_t k = rank;
+  if (k < 1) return Fail(ctx, WK_ERROR_INVALID_SHAPE, "%s: rank must be at least 1", index_name);
   if (lut->rank != k + 2) {
-    return Fail(ctx, WK_ERROR_INVALID_SHAPE, "lut: rank %u; indices of rank %u need rank %u",
-                lut->rank, k, k + 2);
+    return Fail(ctx, WK_ERROR_INVALID_SHAPE, "lut: rank %u; %s of rank %u need rank %u",
+                lut->rank, index_name, k, k + 2);
   }
-  const uint32_t nbits = DTypeBits(indices->dtype);
+  const uint32_t nbits = DTypeBits(index_dtype);
   for (uint32_t d = 0; d < k; ++d) {
     const int64_t g = lut->shape[d];
-    if (g < 1 || indices->shape[d] % g != 0) {
+    if (g < 1 || index_dims[d] % g != 0) {
       return Fail(ctx, WK_ERROR_INVALID_SHAPE,
-                  "lut: %lld groups do not divide indices extent %lld on axis %u",
-                  static_cast<long long>(g), static_cast<long long>(indices->shape[d]), d);
+                  "lut: %lld groups do not divide %s extent %lld on axis %u",
+                  static_cast<long long>(g), index_name, static_cast<long long>(index_dims[d]), d);
     }
-    spec->index_dims[d] = indices->shape[d];
+    spec->index_dims[d] = index_dims[d];
     spec->groups[d] = g;
   }
   if (lut->shape[k] != (int64_t{1} << nbits)) {
     return Fail(ctx, WK_ERROR_INVALID_SHAPE, "lut: %lld entries; %s indices need %lld",
-                static_cast<long long>(lut->shape[k]), wk_dtype_name(indices->dtype),
+                static_cast<long long>(lut->shape[k]), wk_dtype_name(index_dtype),
                 static_cast<long long>(int64_t{1} << nbits));
   }
   const int64_t v = lut->shape[k + 1];
@@ -169,9 +148,29 @@ wk_status CheckIOS18(const wk_tensor* indices, const wk_tensor* lut, const int32
   spec->lut_dtype = lut->dtype;
   spec->elem_bytes = DTypeBits(lut->dtype) / 8;
   spec->index_count = count;
+  spec->indices = nullptr;
+  spec->index_bytes = 0;
+  spec->lut = static_cast<const uint8_t*>(lut->data);
+  return WK_OK;
+}
+
+
+namespace {
+
+wk_status CheckIOS18(const wk_tensor* indices, const wk_tensor* lut, const int32_t* vector_axis,
+                     wk_context* ctx, LutSpec* spec) {
+  uint64_t count = 0;
+  WK_TRY(CheckTensor(indices, "indices", ctx, &count));
+  WK_TRY(CheckTensor(lut, "lut", ctx, nullptr));
+  if (!IsIndexDType(indices->dtype)) {
+    return Fail(ctx, WK_ERROR_INVALID_DTYPE,
+                "indices: dtype %s; uint1, uint2, uint3, uint4, uint6 or uint8 expected",
+                wk_dtype_name(indices->dtype));
+  }
+  WK_TRY(CheckLutLayout(indices->dtype, indices->rank, indices->shape, count, lut, vector_axis,
+                        "indices", ctx, spec));
   spec->indices = static_cast<const uint8_t*>(indices->data);
   spec->index_bytes = indices->nbytes;
-  spec->lut = static_cast<const uint8_t*>(lut->data);
   return WK_OK;
 }
 

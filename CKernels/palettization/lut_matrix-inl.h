@@ -139,6 +139,9 @@ struct LutMatrixDecoder {
 
   // Rows whose full chunks start on a byte and may read 16 bytes: all but the last few rows,
   // when a row's bits are a whole number of bytes.
+  using Cursor = size_t;
+  Cursor Begin(size_t r) const { return r; }
+
   size_t FastRows() const {
     if (row_bits % 8 != 0) return 0;
     const size_t row_bytes = row_bits / 8;

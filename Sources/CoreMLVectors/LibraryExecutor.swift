@@ -1,7 +1,6 @@
 import WeightKernels
 
-/// Runs every op the library implements (WeightKernels' SIMD kernels) on one target; the others
-/// throw `VectorSuiteError.notImplemented`, which reports their cases as skipped.
+/// Runs every Core ML op through the library (WeightKernels) on one target.
 public struct LibraryExecutor: CoreMLOpExecutor, Sendable {
   /// nil: the best target this CPU supports.
   public let target: SIMDTarget?
@@ -21,5 +20,28 @@ public struct LibraryExecutor: CoreMLOpExecutor, Sendable {
   }
   public func blockwiseShiftScale(data: Tensor, scale: Tensor, offset: Tensor?) throws -> Tensor {
     try CoreMLOps.blockwiseShiftScale(data: data, scale: scale, offset: offset, target: target)
+  }
+  public func sparseToDenseIOS16(nonzeroData: Tensor, mask: Tensor, shape: Tensor) throws -> Tensor {
+    try CoreMLOps.sparseToDenseIOS16(nonzeroData: nonzeroData, mask: mask, shape: shape, target: target)
+  }
+  public func sparseToDenseIOS18(nonzeroData: Tensor, mask: Tensor) throws -> Tensor {
+    try CoreMLOps.sparseToDenseIOS18(nonzeroData: nonzeroData, mask: mask, target: target)
+  }
+  public func lutToSparse(indicesMask: Tensor, indicesNonzeroData: Tensor, lut: Tensor, vectorAxis: Int?) throws
+    -> (mask: Tensor, nonzeroData: Tensor)
+  {
+    try CoreMLOps.lutToSparse(
+      indicesMask: indicesMask, indicesNonzeroData: indicesNonzeroData, lut: lut, vectorAxis: vectorAxis,
+      target: target)
+  }
+  public func affineDequantize(quantizedData: Tensor, zeroPoint: Tensor, scale: Tensor, axis: Int) throws -> Tensor {
+    try CoreMLOps.affineDequantize(
+      quantizedData: quantizedData, zeroPoint: zeroPoint, scale: scale, axis: axis, target: target)
+  }
+  public func sparseBlockwiseShiftScale(dataMask: Tensor, nonzeroData: Tensor, scale: Tensor, offset: Tensor?) throws
+    -> (mask: Tensor, nonzeroData: Tensor)
+  {
+    try CoreMLOps.sparseBlockwiseShiftScale(
+      dataMask: dataMask, nonzeroData: nonzeroData, scale: scale, offset: offset, target: target)
   }
 }

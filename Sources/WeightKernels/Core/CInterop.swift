@@ -7,18 +7,48 @@ extension Tensor {
   /// Calls `body` with a `wk_tensor` viewing this tensor's bytes (valid only inside `body`).
   func withCTensor<R>(_ body: (UnsafePointer<wk_tensor>) throws -> R) rethrows -> R {
     try bytes.withUnsafeBytes { raw in
-      var t = wk_tensor()
-      t.data = raw.count > 0 ? raw.baseAddress : nil
-      t.nbytes = raw.count
-      t.dtype = dtype.rawValue
-      t.rank = UInt32(shape.count)
-      withUnsafeMutableBytes(of: &t.shape) { dims in
-        for (axis, extent) in shape.enumerated() {
-          dims.storeBytes(of: Int64(extent), toByteOffset: axis * 8, as: Int64.self)
-        }
-      }
+      var t = Tensor.cTensor(raw, dtype: dtype, shape: shape)
       return try withUnsafePointer(to: &t) { try body($0) }
     }
+  }
+
+  static func cTensor(_ raw: UnsafeRawBufferPointer, dtype: DType, shape: [Int]) -> wk_tensor {
+    var t = wk_tensor()
+    t.data = raw.count > 0 ? raw.baseAddress : nil
+    t.nbytes = raw.count
+    t.dtype = dtype.rawValue
+    t.rank = UInt32(shape.count)
+    withUnsafeMutableBytes(of: &t.shape) { dims in
+      for (axis, extent) in shape.enumerated() {
+        dims.storeBytes(of: Int64(extent), toByteOffset: axis * 8, as: Int64.self)
+      }
+    }
+    return t
+  }
+}
+
+/// A copy of a tensor in memory the library owns: prepared matrices keep pointers into their
+/// large operands (indices, masks, values) instead of copying them again in C.
+final class OwnedTensor: @unchecked Sendable {
+  let dtype: DType
+  let shape: [Int]
+  private let storage: UnsafeMutableRawBufferPointer
+  private let byteCount: Int
+
+  init(_ tensor: Tensor) {
+    dtype = tensor.dtype
+    shape = tensor.shape
+    byteCount = tensor.bytes.count
+    storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+    tensor.bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
+  }
+
+  deinit { storage.deallocate() }
+
+  /// A `wk_tensor` over the copy; the pointer stays valid as long as this object lives.
+  func withCTensor<R>(_ body: (UnsafePointer<wk_tensor>) throws -> R) rethrows -> R {
+    var t = Tensor.cTensor(UnsafeRawBufferPointer(rebasing: storage[0..<byteCount]), dtype: dtype, shape: shape)
+    return try withUnsafePointer(to: &t) { try body($0) }
   }
 }
 
@@ -61,16 +91,44 @@ enum CCall {
   ) throws -> Tensor {
     var info = wk_tensor_info()
     try run(target: target) { body(nil, &info, $0) }
+    var bytes = [UInt8](repeating: 0, count: info.nbytes)
+    try bytes.withUnsafeMutableBytes { raw in
+      var buffer = wk_buffer(data: raw.baseAddress, nbytes: raw.count)
+      try run(target: target) { body(&buffer, &info, $0) }
+    }
+    return try tensor(info: &info, bytes: bytes)
+  }
+
+  /// An op with two outputs (a mask and values), with the same two-phase protocol as `produce`.
+  static func producePair(
+    target: SIMDTarget?,
+    _ body: (
+      UnsafePointer<wk_buffer>?, UnsafePointer<wk_buffer>?, UnsafeMutablePointer<wk_tensor_info>,
+      UnsafeMutablePointer<wk_tensor_info>, UnsafeMutablePointer<wk_context>
+    ) -> wk_status
+  ) throws -> (Tensor, Tensor) {
+    var firstInfo = wk_tensor_info()
+    var secondInfo = wk_tensor_info()
+    try run(target: target) { body(nil, nil, &firstInfo, &secondInfo, $0) }
+    var first = [UInt8](repeating: 0, count: firstInfo.nbytes)
+    var second = [UInt8](repeating: 0, count: secondInfo.nbytes)
+    try first.withUnsafeMutableBytes { a in
+      try second.withUnsafeMutableBytes { b in
+        var bufferA = wk_buffer(data: a.baseAddress, nbytes: a.count)
+        var bufferB = wk_buffer(data: b.baseAddress, nbytes: b.count)
+        try run(target: target) { body(&bufferA, &bufferB, &firstInfo, &secondInfo, $0) }
+      }
+    }
+    return (try tensor(info: &firstInfo, bytes: first), try tensor(info: &secondInfo, bytes: second))
+  }
+
+  /// The tensor a `wk_tensor_info` describes, over `bytes`.
+  static func tensor(info: inout wk_tensor_info, bytes: [UInt8]) throws -> Tensor {
     let shape = withUnsafeBytes(of: &info.shape) { raw in
       (0..<Int(info.rank)).map { Int(raw.load(fromByteOffset: $0 * 8, as: Int64.self)) }
     }
     guard let dtype = DType(rawValue: info.dtype) else {
       throw WeightKernelsError.invalidDType("output dtype code \(info.dtype)")
-    }
-    var bytes = [UInt8](repeating: 0, count: info.nbytes)
-    try bytes.withUnsafeMutableBytes { raw in
-      var buffer = wk_buffer(data: raw.baseAddress, nbytes: raw.count)
-      try run(target: target) { body(&buffer, &info, $0) }
     }
     return try Tensor(dtype: dtype, shape: shape, bytes: bytes)
   }

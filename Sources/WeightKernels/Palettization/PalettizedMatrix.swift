@@ -7,17 +7,14 @@ import CKernels
 public struct PalettizedMatrix: Sendable {
   final class Storage: @unchecked Sendable {
     let handle: OpaquePointer
-    let indices: UnsafeMutableRawBufferPointer
+    let indices: OwnedTensor  // the matrix points into it
 
-    init(handle: OpaquePointer, indices: UnsafeMutableRawBufferPointer) {
+    init(handle: OpaquePointer, indices: OwnedTensor) {
       self.handle = handle
       self.indices = indices
     }
 
-    deinit {
-      wk_lut_matrix_destroy(handle)
-      indices.deallocate()
-    }
+    deinit { wk_lut_matrix_destroy(handle) }
   }
 
   let storage: Storage
@@ -43,40 +40,21 @@ public struct PalettizedMatrix: Sendable {
     indices: Tensor, lut: Tensor, lutScale: Tensor? = nil, lutOffset: Tensor? = nil,
     scale: Tensor? = nil
   ) throws {
-    let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(indices.bytes.count, 1), alignment: 64)
-    indices.bytes.withUnsafeBytes { copy.copyMemory(from: $0) }
+    let copy = OwnedTensor(indices)
     var handle: OpaquePointer?
-    do {
-      try lut.withCTensor { l in
-        try lutScale.withCTensor { ls in
-          try lutOffset.withCTensor { lo in
-            try scale.withCTensor { s in
-              var t = wk_tensor()
-              t.data = UnsafeRawPointer(copy.baseAddress)
-              t.nbytes = indices.bytes.count
-              t.dtype = indices.dtype.rawValue
-              t.rank = UInt32(indices.rank)
-              withUnsafeMutableBytes(of: &t.shape) { dims in
-                for (axis, extent) in indices.shape.enumerated() {
-                  dims.storeBytes(of: Int64(extent), toByteOffset: axis * 8, as: Int64.self)
-                }
-              }
-              try withUnsafePointer(to: &t) { i in
-                var desc = wk_lut_matrix_desc(indices: i, lut: l, lut_scale: ls, lut_offset: lo, scale: s)
-                try CCall.run(target: nil) { wk_lut_matrix_create(&desc, &handle, $0) }
-              }
+    try lut.withCTensor { l in
+      try lutScale.withCTensor { ls in
+        try lutOffset.withCTensor { lo in
+          try scale.withCTensor { s in
+            try copy.withCTensor { i in
+              var desc = wk_lut_matrix_desc(indices: i, lut: l, lut_scale: ls, lut_offset: lo, scale: s)
+              try CCall.run(target: nil) { wk_lut_matrix_create(&desc, &handle, $0) }
             }
           }
         }
       }
-    } catch {
-      copy.deallocate()
-      throw error
     }
-    guard let handle else {
-      copy.deallocate()
-      throw WeightKernelsError.outOfMemory("matrix")
-    }
+    guard let handle else { throw WeightKernelsError.outOfMemory("matrix") }
     storage = Storage(handle: handle, indices: copy)
     var info = wk_lut_matrix_info()
     wk_lut_matrix_get_info(handle, &info)

@@ -1,0 +1,368 @@
+// C ABI for linear quantization beyond wk_blockwise_shift_scale: constexpr_affine_dequantize
+// (iOS16, FORMATS.md §5), constexpr_sparse_blockwise_shift_scale (§7.5), and prepared quantized
+// matrices for the fused dequantize-GEMV.
+#include <cmath>
+#include <cstring>
+#include <new>
+
+#include "common/targets.h"
+#include "common/tensor.h"
+#include "gemv/gemv_operands.h"
+#include "quantization/bss_spec.h"
+#include "quantization/quant_plan.h"
+
+struct wk_quant_matrix {
+  wk::QuantMatrixPlan plan;
+};
+
+namespace wk {
+namespace {
+
+bool IsQuantDataDType(int32_t dtype) {
+  return dtype == WK_DTYPE_INT4 || dtype == WK_DTYPE_UINT4 || dtype == WK_DTYPE_INT8 ||
+         dtype == WK_DTYPE_UINT8;
+}
+
+float Quiet(float nan) { return BitsFloat(FloatBits(nan) | 0x00400000u); }
+
+// The exact value of a raw element (integers sign-extended by ReadRawElement).
+float ValueOf(int32_t dtype, uint32_t raw) {
+  if (dtype == WK_DTYPE_FP16) return F16ToF32(static_cast<uint16_t>(raw));
+  if (dtype == WK_DTYPE_FP32) return BitsFloat(raw);
+  return static_cast<float>(static_cast<int32_t>(raw));
+}
+
+// One affine element: d = RN32(q - zp), p = RN32(d * s), RN16(p) for an fp16 scale; a NaN
+// operand propagates quieted, the data side (zp, then d) first, as the reference does.
+uint32_t AffineElement(float q, float zp, int32_t scale_dtype, float s) {
+  float d = q - zp;
+  if (std::isnan(zp)) d = Quiet(zp);
+  float p = d * s;
+  if (std::isnan(d)) {
+    p = Quiet(d);
+  } else if (std::isnan(s)) {
+    p = Quiet(s);
+  }
+  return scale_dtype == WK_DTYPE_FP16 ? F32ToF16(p) : FloatBits(p);
+}
+
+bool Bit(const uint8_t* p, uint64_t i) { return (p[i >> 3] >> (i & 7)) & 1u; }
+
+wk_status BuildPlan(const wk_quant_matrix_desc* desc, wk_context* ctx, QuantMatrixPlan* plan) {
+  if (desc == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "desc is NULL");
+  const wk_tensor* data = desc->data;
+  WK_TRY(CheckTensor(data, "data", ctx, nullptr));
+  if (!IsQuantDataDType(data->dtype)) {
+    return Fail(ctx, WK_ERROR_INVALID_DTYPE, "data: dtype %s; int4, uint4, int8 or uint8 expected",
+                wk_dtype_name(data->dtype));
+  }
+  if (data->rank != 2 || data->shape[0] < 1 || data->shape[1] < 1) {
+    return Fail(ctx, WK_ERROR_INVALID_SHAPE, "data: a [rows, cols] matrix with rows, cols >= 1 expected");
+  }
+  BssSpec& spec = plan->spec;
+  WK_TRY(CheckBss(data->dtype, 2, data->shape, desc->scale, desc->offset, "scale", ctx, &spec));
+  plan->data = static_cast<const uint8_t*>(data->data);
+  plan->data_bytes = data->nbytes;
+  plan->data_dtype = data->dtype;
+  plan->rows = static_cast<size_t>(data->shape[0]);
+  plan->cols = static_cast<size_t>(data->shape[1]);
+  plan->round_f16 = spec.scale_dtype == WK_DTYPE_FP16;
+  plan->round_difference = plan->round_f16 && IsFloatDType(spec.offset_dtype);
+  plan->weight_dtype = spec.scale_dtype;
+  const size_t sr = static_cast<size_t>(spec.scale_dims[0]);
+  const size_t sc = static_cast<size_t>(spec.scale_dims[1]);
+  plan->scale_cols = sc;
+  plan->rows_per_block = plan->rows / sr;
+  plan->scale.resize(sr * sc);
+  plan->offset.assign(sr * sc, 0.0f);
+  for (size_t i = 0; i < sr * sc; ++i) {
+    plan->scale[i] = ValueOf(spec.scale_dtype, ReadRawElement(spec.scale, spec.scale_dtype, i));
+    if (spec.offset_dtype != 0) {
+      plan->offset[i] = ValueOf(spec.offset_dtype, ReadRawElement(spec.offset, spec.offset_dtype, i));
+    }
+  }
+  const size_t block = static_cast<size_t>(spec.block[1]);
+  const size_t chunks = (plan->cols + 15) / 16;
+  plan->chunk_uniform = sc == 1 || block % 16 == 0;
+  if (plan->chunk_uniform) {
+    plan->chunk_block.resize(chunks);
+    for (size_t c = 0; c < chunks; ++c) plan->chunk_block[c] = static_cast<uint32_t>(16 * c / block);
+  } else {
+    plan->lane_block.resize(16 * chunks);
+    for (size_t k = 0; k < 16 * chunks; ++k) {
+      plan->lane_block[k] = static_cast<int32_t>(HWY_MIN(k, plan->cols - 1) / block);
+    }
+  }
+  plan->compressed_bytes = data->nbytes + desc->scale->nbytes +
+                           (desc->offset != nullptr ? desc->offset->nbytes : 0);
+  plan->w8a8_eligible = data->dtype == WK_DTYPE_INT8 && spec.offset_dtype == 0 && sc == 1 &&
+                        (sr == 1 || sr == plan->rows);
+  if (plan->w8a8_eligible) {
+    plan->row_sums.resize(plan->rows);
+    const int8_t* w = static_cast<const int8_t*>(data->data);
+    for (size_t r = 0; r < plan->rows; ++r) {
+      int32_t sum = 0;
+      for (size_t k = 0; k < plan->cols; ++k) sum += w[r * plan->cols + k];
+      plan->row_sums[r] = sum;
+    }
+  }
+  return WK_OK;
+}
+
+}  // namespace
+}  // namespace wk
+
+using namespace wk;
+
+extern "C" {
+
+wk_status wk_affine_dequantize(const wk_tensor* quantized_data, const wk_tensor* zero_point,
+                               const wk_tensor* scale, int32_t axis, const wk_buffer* out,
+                               wk_tensor_info* info, wk_context* ctx) {
+  uint64_t target = 0;
+  WK_TRY(ResolveTarget(ctx, &target));
+  uint64_t count = 0;
+  uint64_t zp_count = 0;
+  uint64_t scale_count = 0;
+  WK_TRY(CheckTensor(quantized_data, "quantized_data", ctx, &count));
+  WK_TRY(CheckTensor(zero_point, "zero_point", ctx, &zp_count));
+  WK_TRY(CheckTensor(scale, "scale", ctx, &scale_count));
+  const int32_t q_dtype = quantized_data->dtype;
+  if (q_dtype != WK_DTYPE_INT8 && q_dtype != WK_DTYPE_UINT8) {
+    return Fail(ctx, WK_ERROR_INVALID_DTYPE, "quantized_data: dtype %s; int8 or uint8 expected",
+                wk_dtype_name(q_dtype));
+  }
+  const int32_t zp_dtype = zero_point->dtype;
+  if (zp_dtype != WK_DTYPE_INT8 && zp_dtype != WK_DTYPE_UINT8 && zp_dtype != WK_DTYPE_FP32) {
+    return Fail(ctx, WK_ERROR_INVALID_DTYPE, "zero_point: dtype %s; int8, uint8 or fp32 expected",
+                wk_dtype_name(zp_dtype));
+  }
+  if (!IsFloatDType(scale->dtype)) {
+    return Fail(ctx, WK_ERROR_INVALID_DTYPE, "scale: dtype %s; fp16 or fp32 expected",
+                wk_dtype_name(scale->dtype));
+  }
+  const int32_t rank = static_cast<int32_t>(quantized_data->rank);
+  if (axis < -rank || axis >= rank) {
+    return Fail(ctx, WK_ERROR_INVALID_ARGUMENT, "axis: %d outside [%d, %d)", axis, -rank, rank);
+  }
+  const int32_t a = axis < 0 ? axis + rank : axis;
+  const int64_t extent = quantized_data->shape[a];
+  if (scale->rank > 1 || zero_point->rank > 1) {
+    return Fail(ctx, WK_ERROR_INVALID_SHAPE, "scale and zero_point must be scalars or vectors");
+  }
+  if (scale->rank == 1 && scale->shape[0] != extent) {
+    return Fail(ctx, WK_ERROR_INVALID_SHAPE, "scale: %lld values, quantized_data has %lld along axis %d",
+                static_cast<long long>(scale->shape[0]), static_cast<long long>(extent), a);
+  }
+  if (zero_point->rank == 1 && zero_point->shape[0] != extent) {
+    return Fail(ctx, WK_ERROR_INVALID_SHAPE,
+                "zero_point: %lld values, quantized_data has %lld along axis %d",
+                static_cast<long long>(zero_point->shape[0]), static_cast<long long>(extent), a);
+  }
+  wk_tensor_info result;
+  SetInfo(&result, scale->dtype, quantized_data->rank, quantized_data->shape);
+  if (info != nullptr) *info = result;
+  if (out == nullptr) return WK_OK;
+  WK_TRY(CheckOutput(out, result.nbytes, "output", ctx));
+  WK_TRY(CheckDisjoint(out, quantized_data, "quantized_data", ctx));
+  WK_TRY(CheckDisjoint(out, zero_point, "zero_point", ctx));
+  WK_TRY(CheckDisjoint(out, scale, "scale", ctx));
+  const DefaultFloatEnvironment env;
+  uint64_t inner = 1;
+  for (int32_t d = a + 1; d < rank; ++d) inner *= static_cast<uint64_t>(quantized_data->shape[d]);
+  const uint8_t* q = static_cast<const uint8_t*>(quantized_data->data);
+  const uint8_t* zp = static_cast<const uint8_t*>(zero_point->data);
+  const uint8_t* s = static_cast<const uint8_t*>(scale->data);
+  uint8_t* y = static_cast<uint8_t*>(out->data);
+  const size_t out_bytes = scale->dtype == WK_DTYPE_FP16 ? 2 : 4;
+  for (uint64_t i = 0; i < count; ++i) {
+    const uint64_t channel = (i / inner) % static_cast<uint64_t>(extent);
+    const float zv = ValueOf(zp_dtype, ReadRawElement(zp, zp_dtype, zp_count == 1 ? 0 : channel));
+    const float sv = ValueOf(scale->dtype, ReadRawElement(s, scale->dtype, scale_count == 1 ? 0 : channel));
+    const uint32_t r =
+        AffineElement(ValueOf(q_dtype, ReadRawElement(q, q_dtype, i)), zv, scale->dtype, sv);
+    std::memcpy(y + i * out_bytes, &r, out_bytes);
+  }
+  if (ctx != nullptr) ctx->used_target = target;
+  return WK_OK;
+}
+
+wk_status wk_sparse_blockwise_shift_scale(const wk_tensor* data_mask, const wk_tensor* nonzero_data,
+                                          const wk_tensor* scale, const wk_tensor* offset,
+                                          const wk_buffer* out_mask, const wk_buffer* out_values,
+                                          wk_tensor_info* mask_info, wk_tensor_info* values_info,
+                                          wk_context* ctx) {
+  uint64_t target = 0;
+  WK_TRY(ResolveTarget(ctx, &target));
+  uint64_t count = 0;
+  uint64_t nonzeros = 0;
+  WK_TRY(CheckTensor(data_mask, "data_mask", ctx, &count));
+  WK_TRY(CheckTensor(nonzero_data, "nonzero_data", ctx, &nonzeros));
+  if (data_mask->dtype != WK_DTYPE_UINT1) {
+    return Fail(ctx, WK_ERROR_INVALID_DTYPE, "data_mask: dtype %s; uint1 expected",
+                wk_dtype_name(data_mask->dtype));
+  }
+  if (nonzero_data->rank != 1) {
+    return Fail(ctx, WK_ERROR_INVALID_SHAPE, "nonzero_data: rank %u; rank 1 expected",
+                nonzero_data->rank);
+  }
+  const uint8_t* mask = static_cast<const uint8_t*>(data_mask->data);
+  uint64_t ones = 0;
+  for (uint64_t i = 0; i < count; ++i) ones += Bit(mask, i);
+  if (ones != nonzeros) {
+    return Fail(ctx, WK_ERROR_INVALID_SHAPE, "data_mask: %llu ones but nonzero_data holds %llu values",
+                static_cast<unsigned long long>(ones), static_cast<unsigned long long>(nonzeros));
+  }
+  BssSpec spec;
+  WK_TRY(CheckBss(nonzero_data->dtype, data_mask->rank, data_mask->shape, scale, offset, "scale",
+                  ctx, &spec));
+  const int64_t value_count = static_cast<int64_t>(nonzeros);
+  wk_tensor_info m_info;
+  wk_tensor_info v_info;
+  SetInfo(&m_info, WK_DTYPE_UINT1, data_mask->rank, data_mask->shape);
+  SetInfo(&v_info, spec.scale_dtype, 1, &value_count);
+  if (mask_info != nullptr) *mask_info = m_info;
+  if (values_info != nullptr) *values_info = v_info;
+  if (out_mask == nullptr && out_values == nullptr) return WK_OK;
+  if (out_mask == nullptr || out_values == nullptr) {
+    return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "out_mask and out_values: both or neither");
+  }
+  WK_TRY(CheckOutput(out_mask, m_info.nbytes, "out_mask", ctx));
+  WK_TRY(CheckOutput(out_values, v_info.nbytes, "out_values", ctx));
+  const wk_tensor* inputs[] = {data_mask, nonzero_data, scale, offset};
+  const char* names[] = {"data_mask", "nonzero_data", "scale", "offset"};
+  for (size_t i = 0; i < 4; ++i) {
+    WK_TRY(CheckDisjoint(out_mask, inputs[i], names[i], ctx));
+    WK_TRY(CheckDisjoint(out_values, inputs[i], names[i], ctx));
+  }
+  if (Overlaps(out_mask->data, m_info.nbytes, out_values->data, v_info.nbytes)) {
+    return Fail(ctx, WK_ERROR_ALIASING, "out_mask overlaps out_values");
+  }
+  const DefaultFloatEnvironment env;
+  // The mask passes through unchanged, padding bits included.
+  if (m_info.nbytes != 0) std::memcpy(out_mask->data, mask, m_info.nbytes);
+  const uint8_t* x = static_cast<const uint8_t*>(nonzero_data->data);
+  uint8_t* y = static_cast<uint8_t*>(out_values->data);
+  const size_t out_bytes = spec.scale_dtype == WK_DTYPE_FP16 ? 2 : 4;
+  uint64_t j = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (!Bit(mask, i)) continue;
+    const uint64_t s = BssScaleIndex(spec, i);
+    const uint32_t off = spec.offset_dtype != 0 ? ReadRawElement(spec.offset, spec.offset_dtype, s) : 0;
+    const uint32_t r = BssElement(spec.data_dtype, ReadRawElement(x, spec.data_dtype, j),
+                                  spec.scale_dtype, ReadRawElement(spec.scale, spec.scale_dtype, s),
+                                  spec.offset_dtype, off);
+    std::memcpy(y + j * out_bytes, &r, out_bytes);
+    ++j;
+  }
+  if (ctx != nullptr) ctx->used_target = target;
+  return WK_OK;
+}
+
+wk_status wk_quant_matrix_create(const wk_quant_matrix_desc* desc, wk_quant_matrix** matrix,
+                                 wk_context* ctx) {
+  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
+  *matrix = nullptr;
+  wk_quant_matrix* m = new (std::nothrow) wk_quant_matrix();
+  if (m == nullptr) return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix: allocation failed");
+  wk_status status;
+  try {
+    status = BuildPlan(desc, ctx, &m->plan);
+  } catch (const std::bad_alloc&) {
+    status = Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix tables: allocation failed");
+  }
+  if (status != WK_OK) {
+    delete m;
+    return status;
+  }
+  *matrix = m;
+  return WK_OK;
+}
+
+void wk_quant_matrix_destroy(wk_quant_matrix* matrix) { delete matrix; }
+
+wk_status wk_quant_matrix_get_info(const wk_quant_matrix* matrix, wk_quant_matrix_info* info) {
+  if (matrix == nullptr || info == nullptr) return WK_ERROR_NULL_ARGUMENT;
+  const QuantMatrixPlan& plan = matrix->plan;
+  info->rows = static_cast<int64_t>(plan.rows);
+  info->cols = static_cast<int64_t>(plan.cols);
+  info->data_dtype = plan.data_dtype;
+  info->weight_dtype = plan.weight_dtype;
+  info->compressed_bytes = plan.compressed_bytes;
+  return WK_OK;
+}
+
+wk_status wk_quant_matrix_decompress(const wk_quant_matrix* matrix, const wk_buffer* out,
+                                     wk_context* ctx) {
+  uint64_t target = 0;
+  WK_TRY(ResolveTarget(ctx, &target));
+  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
+  const QuantMatrixPlan& plan = matrix->plan;
+  const uint64_t count = uint64_t{plan.rows} * plan.cols;
+  WK_TRY(CheckOutput(out, PackedBytes(plan.weight_dtype, count), "output", ctx));
+  if (Overlaps(out->data, out->nbytes, plan.data, plan.data_bytes)) {
+    return Fail(ctx, WK_ERROR_ALIASING, "output overlaps the data");
+  }
+  const DefaultFloatEnvironment env;
+  const BssSpec& spec = plan.spec;
+  uint8_t* y = static_cast<uint8_t*>(out->data);
+  const size_t out_bytes = plan.round_f16 ? 2 : 4;
+  for (uint64_t i = 0; i < count; ++i) {
+    const uint64_t s = BssScaleIndex(spec, i);
+    const uint32_t off = spec.offset_dtype != 0 ? ReadRawElement(spec.offset, spec.offset_dtype, s) : 0;
+    const uint32_t r = BssElement(spec.data_dtype, ReadRawElement(plan.data, spec.data_dtype, i),
+                                  spec.scale_dtype, ReadRawElement(spec.scale, spec.scale_dtype, s),
+                                  spec.offset_dtype, off);
+    std::memcpy(y + i * out_bytes, &r, out_bytes);
+  }
+  if (ctx != nullptr) ctx->used_target = target;
+  return WK_OK;
+}
+
+wk_status wk_quant_matrix_gemv(const wk_quant_matrix* matrix, const wk_tensor* x,
+                               const wk_buffer* y, int32_t y_dtype, wk_context* ctx) {
+  uint64_t target = 0;
+  WK_TRY(ResolveTarget(ctx, &target));
+  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
+  const QuantMatrixPlan& plan = matrix->plan;
+  GemvOperands io;
+  WK_TRY(CheckGemvOperands(plan.rows, plan.cols, x, y, y_dtype, plan.data, plan.data_bytes, ctx,
+                           &io));
+  try {
+    const DefaultFloatEnvironment env;
+    RunQuantMatrixGemv(target, plan, io);
+  } catch (const std::bad_alloc&) {
+    return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "x: fp16 widening scratch allocation failed");
+  }
+  if (ctx != nullptr) ctx->used_target = target;
+  return WK_OK;
+}
+
+wk_status wk_quant_matrix_gemv_w8a8(const wk_quant_matrix* matrix, const wk_tensor* x,
+                                    const wk_buffer* y, int32_t y_dtype, wk_context* ctx) {
+  uint64_t target = 0;
+  WK_TRY(ResolveTarget(ctx, &target));
+  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
+  const QuantMatrixPlan& plan = matrix->plan;
+  if (!plan.w8a8_eligible) {
+    return Fail(ctx, WK_ERROR_UNSUPPORTED,
+                "w8a8: needs int8 data without offset and one scale per row (or per tensor)");
+  }
+  if (plan.cols > kW8A8MaxCols) {
+    return Fail(ctx, WK_ERROR_UNSUPPORTED, "w8a8: %zu columns could overflow the int32 dot product",
+                plan.cols);
+  }
+  GemvOperands io;
+  WK_TRY(CheckGemvOperands(plan.rows, plan.cols, x, y, y_dtype, plan.data, plan.data_bytes, ctx,
+                           &io));
+  try {
+    const DefaultFloatEnvironment env;
+    RunQuantMatrixGemvW8A8(target, plan, io);
+  } catch (const std::bad_alloc&) {
+    return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "x: quantized activation allocation failed");
+  }
+  if (ctx != nullptr) ctx->used_target = target;
+  return WK_OK;
+}
+
+}  // extern "C"

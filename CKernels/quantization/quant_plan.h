@@ -1,0 +1,54 @@
+// Internal: the prepared form of a linearly quantized [rows, cols] weight (constexpr_blockwise_
+// shift_scale on int4/uint4/int8/uint8 data) for the fused dequantize-GEMV of quant_gemv.cc.
+// Built and validated by quant_api.cc.
+#ifndef WK_QUANTIZATION_QUANT_PLAN_H_
+#define WK_QUANTIZATION_QUANT_PLAN_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "gemv/gemv_operands.h"
+#include "quantization/bss_spec.h"
+
+namespace wk {
+
+// weight[r, k] = RN_T(s * y), y = T(q[r, k]) - o (rounded to T first when o is a float and T
+// is fp16), with s, o the scale and offset of (r, k)'s block. Every value fits fp32 exactly,
+// and every fp32 step below rounds exactly as Core ML's (FORMATS.md §7.3, docs/ARITHMETIC.md).
+struct QuantMatrixPlan {
+  const uint8_t* data;  // borrowed, [rows, cols] packed
+  size_t data_bytes;
+  int32_t data_dtype;   // int4, uint4, int8, uint8
+  size_t rows;
+  size_t cols;
+  BssSpec spec;           // for the exact scalar path (decompression)
+  bool round_f16;         // T = fp16: weights are RN16 of the fp32 product
+  bool round_difference;  // fp16 T with a float offset: y is RN16 first
+  size_t scale_cols;      // Sc
+  size_t rows_per_block;  // rows / Sr
+  std::vector<float> scale;   // [Sr][Sc], exact values
+  std::vector<float> offset;  // [Sr][Sc], exact values (0 without offset)
+  // Blocks that start on chunk boundaries take one scale per 16-column chunk; others, per lane.
+  bool chunk_uniform;
+  std::vector<uint32_t> chunk_block;  // [ceil(cols / 16)]
+  std::vector<int32_t> lane_block;    // [16 ceil(cols / 16)], per-lane blocks
+  int32_t weight_dtype;
+  uint64_t compressed_bytes;
+  // W8A8 (int8 data, no offset, one scale per row): sum of each row's weights, for the unsigned
+  // activations of VNNI's u8 x s8 dot product.
+  bool w8a8_eligible;
+  std::vector<int32_t> row_sums;
+};
+
+// Longest row whose int8 x int8 dot product cannot overflow int32 (|q_w q_x| <= 128 * 127).
+constexpr uint64_t kW8A8MaxCols = uint64_t{1} << 17;
+
+void RunQuantMatrixGemv(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io);
+// W8A8: activations quantized to int8 per batch row, integer dot products, rescaled in fp32
+// (docs/ARITHMETIC.md §3). Requires plan.w8a8_eligible and cols <= kW8A8MaxCols.
+void RunQuantMatrixGemvW8A8(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io);
+
+}  // namespace wk
+
+#endif  // WK_QUANTIZATION_QUANT_PLAN_H_

@@ -1,0 +1,454 @@
+import Foundation
+import PropertyBased
+import Testing
+import WeightKernels
+import WeightKernelsReference
+
+// SparseMatrix (fused expand-GEMV) on every SIMD target, bit for bit:
+//   decompress(target)  == the reference Core ML chain: sparse_to_dense (FORMATS.md §7.2), or
+//                          lut_to_sparse → sparse_to_dense (§7.4, §7.6);
+//   gemv(x, target)     == Reference.gemv(weights: that chain's output, x);
+//   gemv(x, target)     == DenseMatrix(weights: decompress(target)).gemv(x, target);
+//   y[b] of a batch     == the batch-1 result of row b.
+
+// MARK: - Masks
+
+extension SplitMix64 {
+  /// A mask density: none, all, nearly none / all, or uniform.
+  mutating func maskDensity() -> Double {
+    switch int(0..<8) {
+    case 0: return 0
+    case 1: return 1
+    case 2: return 0.03
+    case 3: return 0.97
+    default: return Double.random(in: 0...1, using: &self)
+    }
+  }
+
+  /// 0/1 mask elements of a [rows, cols] matrix with `density`; some rows all zero or all one
+  /// (rows whose values are empty or full).
+  mutating func maskBits(rows: Int, cols: Int, density: Double) -> [Int] {
+    var bits = [Int]()
+    bits.reserveCapacity(rows * cols)
+    for _ in 0..<rows {
+      let rowDensity = chance(0.15) ? 0 : (chance(0.1) ? 1 : density)
+      for _ in 0..<cols { bits.append(chance(rowDensity) ? 1 : 0) }
+    }
+    return bits
+  }
+
+  /// A uint1 mask tensor of `bits`; with `garbagePadding` the unused high bits of the last byte
+  /// are random (Core ML ignores them in iOS18 masks).
+  mutating func maskTensor(_ bits: [Int], shape: [Int], garbagePadding: Bool) throws -> Tensor {
+    var bytes = BitPacking.pack(bits, dtype: .uint1)
+    if garbagePadding, bits.count % 8 != 0 {
+      bytes[bytes.count - 1] |= UInt8(truncatingIfNeeded: next()) & UInt8(truncatingIfNeeded: 0xFF << (bits.count % 8))
+    }
+    return try Tensor(dtype: .uint1, shape: shape, bytes: bytes)
+  }
+}
+
+// MARK: - Cases
+
+/// A random pruned linear weight and the Core ML chain it is stored as.
+struct SparseMatrixCase: CustomStringConvertible {
+  let rows: Int
+  let cols: Int
+  let mask: Tensor
+  /// fp16/fp32 non-zeros, or (with `lut`) their uint1…uint8 LUT indices.
+  let values: Tensor
+  var lut: Tensor? = nil
+
+  var nonzeros: Int { values.shape[0] }
+
+  /// What the non-zeros are: random, stored values of a dtype, or n-bit LUT indices with a
+  /// grouping (0 per-tensor, 1 row groups, 2 column groups, 3 both; nil random).
+  enum Values {
+    case random
+    case stored(DType)
+    case lut(bits: Int, grouping: Int?)
+  }
+
+  var description: String {
+    var s = "[\(rows), \(cols)] D=\(nonzeros) values \(values.dtype)"
+    if let lut { s += " lut \(lut.dtype)\(lut.shape)" }
+    return s
+  }
+
+  /// Stored values: copied bit for bit, so any pattern; specials rare enough that most rows of
+  /// a GEMV stay finite.
+  static func valueMix(_ r: inout SplitMix64) -> ValueMix {
+    ValueMix(special: r.pick([0, 0.01, 0.05]), signallingNaN: true, wide: 0.02)
+  }
+
+  /// The Core ML chain on the reference: the dense weights.
+  func referenceDense() throws -> Tensor {
+    guard let lut else { return try Reference.sparseToDenseIOS18(nonzeroData: values, mask: mask) }
+    let sparse = try Reference.lutToSparse(indicesMask: mask, indicesNonzeroData: values, lut: lut, vectorAxis: nil)
+    return try Reference.sparseToDenseIOS18(nonzeroData: sparse.nonzeroData, mask: sparse.mask)
+  }
+
+  func matrix() throws -> SparseMatrix { try SparseMatrix(mask: mask, values: values, lut: lut) }
+
+  var compressedBytes: Int { mask.bytes.count + values.bytes.count + (lut?.bytes.count ?? 0) }
+
+  /// Stored fp16/fp32 values or n-bit LUT indices with a per-tensor, row-grouped,
+  /// column-grouped or doubly grouped fp16/fp32 LUT.
+  static func make(
+    _ r: inout SplitMix64, rows: Int, cols: Int, density: Double? = nil, values: Values = .random
+  ) throws -> SparseMatrixCase {
+    let bits = r.maskBits(rows: rows, cols: cols, density: density ?? r.maskDensity())
+    let mask = try r.maskTensor(bits, shape: [rows, cols], garbagePadding: r.chance(0.5))
+    let d = bits.reduce(0, +)
+    let floatType = r.pick([DType.fp16, .fp32])
+    var choice = values
+    if case .random = choice {
+      choice = r.chance(0.4) ? .lut(bits: r.pick(DType.indexBits), grouping: nil) : .stored(floatType)
+    }
+    guard case .lut(let n, let grouping) = choice else {
+      guard case .stored(let dtype) = choice else { preconditionFailure() }
+      return SparseMatrixCase(rows: rows, cols: cols, mask: mask, values: try r.floatTensor(dtype, shape: [d], valueMix(&r)))
+    }
+    var (gr, gc) = (1, 1)
+    switch grouping ?? r.int(0..<4) {
+    case 1: gr = r.divisor(of: rows)
+    case 2: gc = r.divisor(of: cols)
+    case 3: (gr, gc) = (r.divisor(of: rows), r.divisor(of: cols))
+    default: break
+    }
+    while gr * gc * (1 << n) > 16384 {
+      if gc > 1 { gc = Shapes.divisors(cols).last(where: { $0 < gc })! } else { gr = Shapes.divisors(rows).last(where: { $0 < gr })! }
+    }
+    let indices = try r.indices(bits: n, shape: [d], garbagePadding: r.chance(0.5))
+    let lut = try r.floatTensor(floatType, shape: [gr, gc, 1 << n, 1], valueMix(&r))
+    return SparseMatrixCase(rows: rows, cols: cols, mask: mask, values: indices, lut: lut)
+  }
+
+  static func make(_ r: inout SplitMix64, maxWeights: Int = 2500) throws -> SparseMatrixCase {
+    let cols = r.chance(0.8) ? r.pick(MatrixCase.colChoices) : r.int(1...70)
+    var rows = r.chance(0.8) ? r.pick(MatrixCase.rowChoices) : r.int(1...70)
+    if rows * cols > maxWeights { rows = max(1, maxWeights / cols) }
+    return try make(&r, rows: rows, cols: cols)
+  }
+}
+
+// MARK: - Properties
+
+@Suite("SparseMatrix on every target == reference chain, fused == dense(decompressed)")
+struct SparseMatrixTests {
+  /// Activations: usually finite; sometimes ±Inf/NaN (0·Inf = NaN at pruned weights).
+  static func activations(_ r: inout SplitMix64, cols: Int, batch: Int, rank1: Bool) throws -> Tensor {
+    let mix = ValueMix(special: r.chance(0.3) ? 0.03 : 0, wide: 0.01)
+    return try r.floatTensor(r.pick([DType.fp16, .fp32]), shape: rank1 ? [cols] : [batch, cols], mix)
+  }
+
+  /// Every check of one case on one target; `label` names the seed.
+  static func check(_ c: SparseMatrixCase, _ r: inout SplitMix64, target: SIMDTarget, label: String) throws {
+    let context = "\(label) target \(target) \(c)"
+    let expectedDense = try c.referenceDense()
+    let matrix: SparseMatrix
+    do {
+      matrix = try c.matrix()
+    } catch {
+      Issue.record("\(context): the library rejected a valid chain: \(error)")
+      return
+    }
+    #expect(matrix.rows == c.rows && matrix.cols == c.cols, "\(context): shape \(matrix.rows)×\(matrix.cols)")
+    #expect(matrix.nonzeroCount == c.nonzeros, "\(context): nonzeroCount \(matrix.nonzeroCount)")
+    #expect(matrix.bits == c.lut.map { _ in c.values.dtype.bits }, "\(context): bits \(String(describing: matrix.bits))")
+    #expect(matrix.weightType == expectedDense.dtype, "\(context): weightType \(matrix.weightType)")
+    #expect(matrix.compressedByteCount == c.compressedBytes, "\(context): compressedByteCount \(matrix.compressedByteCount), operands hold \(c.compressedBytes)")
+
+    let decompressed = try matrix.decompress(target: target)
+    expectBits(decompressed, expectedDense, "\(context): decompress")
+    let dense = try DenseMatrix(weights: decompressed)
+
+    let batch = r.int(1...3)
+    let x = try activations(&r, cols: c.cols, batch: batch, rank1: batch == 1 && r.chance(0.5))
+    for yType in [DType.fp32, .fp16] {
+      let what = "\(context) x \(x.dtype)\(x.shape) y \(yType)"
+      let expected = try Reference.gemv(weights: expectedDense, x: x, outputType: yType)
+      let fused = try matrix.gemv(x, outputType: yType, target: target)
+      expectBits(fused, expected, "\(what): fused gemv vs reference")
+      expectBits(fused, try dense.gemv(x, outputType: yType, target: target), "\(what): fused vs dense(decompressed)")
+      if x.rank == 2 {
+        for b in 0..<batch {
+          let single = try matrix.gemv(x.row(b), outputType: yType, target: target)
+          expectBits(single, try fused.row(b), "\(what): batch row \(b) vs batch 1")
+        }
+      }
+    }
+  }
+
+  @Test("random shapes, densities, stored values and LUTs", .shrinking(false), arguments: SIMDTarget.compiled)
+  func randomMatrices(target: SIMDTarget) async throws {
+    try requireSupported(target)
+    await Property.check(count: 200) { seed in
+      var r = SplitMix64(seed: seed)
+      let c = try SparseMatrixCase.make(&r)
+      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
+    }
+  }
+
+  /// Long rows (many 16-column chunks): the expand's steady state and the bounds-checked rows
+  /// at the end of the mask and value buffers.
+  @Test("long rows (cols 127…700)", .shrinking(false), arguments: SIMDTarget.compiled)
+  func longRows(target: SIMDTarget) async throws {
+    try requireSupported(target)
+    await Property.check(count: 12) { seed in
+      var r = SplitMix64(seed: seed)
+      let cols = r.pick([127, 128, 129, 255, 256, 257, 400, 512, 700])
+      let c = try SparseMatrixCase.make(&r, rows: r.int(1...24), cols: cols)
+      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
+    }
+  }
+
+  /// Every column count 1…35 and a few multi-chunk ones, with fp16, fp32 and LUT values at
+  /// densities 0, 1 and random: rows starting at every bit offset of the mask, chunk tails, and
+  /// the last rows whose 16-byte value groups would reach past the end of the values.
+  @Test("every cols 1…35, 47…49, 63…65 × fp16 / fp32 / LUT × density", arguments: SIMDTarget.compiled)
+  func everyColumnCount(target: SIMDTarget) throws {
+    try requireSupported(target)
+    for cols in Array(1...35) + [47, 48, 49, 63, 64, 65] {
+      for kind in 0..<3 {
+        let seed = UInt64(cols << 8 | kind)
+        var r = SplitMix64(seed: 0x5A00_0000 + seed)
+        let rows = r.pick([1, 2, 3, 5, 7, 9, 17])
+        let density = [0, 1, Double.random(in: 0...1, using: &r)][r.int(0..<3)]
+        let choices: [SparseMatrixCase.Values] = [.stored(.fp16), .stored(.fp32), .lut(bits: r.pick(DType.indexBits), grouping: nil)]
+        let values = choices[kind]
+        let c = try SparseMatrixCase.make(&r, rows: rows, cols: cols, density: density, values: values)
+        try Self.check(c, &r, target: target, label: "seed \(hex(0x5A00_0000 + seed))")
+      }
+    }
+  }
+
+  /// Every n × per-tensor, row-grouped, column-grouped and doubly grouped LUTs, fp16 and fp32.
+  @Test("sparse + LUT: every n × every grouping", arguments: SIMDTarget.compiled)
+  func lutGroupings(target: SIMDTarget) throws {
+    try requireSupported(target)
+    for n in DType.indexBits {
+      for grouping in 0..<4 {
+        let seed = UInt64(0x5B00 + n << 4 | grouping)
+        var r = SplitMix64(seed: seed)
+        let c = try SparseMatrixCase.make(
+          &r, rows: r.pick([6, 8, 12, 24]), cols: r.pick([16, 24, 40, 48, 96]), values: .lut(bits: n, grouping: grouping))
+        try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
+      }
+    }
+  }
+
+  /// A pruned weight is +0, and 0·Inf = NaN in the canonical order: an all-zero row against an
+  /// x holding Inf gives the canonical NaN, on the fused path as on the dense one.
+  @Test("pruned weights take part: 0 · Inf = NaN", arguments: SIMDTarget.compiled)
+  func zeroTimesInfinity(target: SIMDTarget) throws {
+    try requireSupported(target)
+    for (cols, infColumn) in [(5, 3), (16, 15), (40, 33), (64, 0)] {
+      var r = SplitMix64(seed: UInt64(cols))
+      // Row 0 all zero, row 1 non-zero everywhere except infColumn, row 2 dense.
+      var bits = [Int](repeating: 0, count: cols) + [Int](repeating: 1, count: 2 * cols)
+      bits[cols + infColumn] = 0
+      let mask = try r.maskTensor(bits, shape: [3, cols], garbagePadding: true)
+      for (valueType, xType) in [(DType.fp16, DType.fp16), (.fp16, .fp32), (.fp32, .fp16), (.fp32, .fp32)] {
+        let values = try r.floatTensor(valueType, shape: [bits.reduce(0, +)], .finite)
+        let c = SparseMatrixCase(rows: 3, cols: cols, mask: mask, values: values)
+        let negative = r.chance(0.5)
+        var x = try r.floatTensor(xType, shape: [cols], .finite)
+        var xBytes = x.bytes
+        let inf: [UInt8] = xType == .fp16 ? [0x00, negative ? 0xFC : 0x7C] : [0x00, 0x00, 0x80, negative ? 0xFF : 0x7F]
+        xBytes.replaceSubrange((infColumn * inf.count)..<((infColumn + 1) * inf.count), with: inf)
+        x = try Tensor(dtype: xType, shape: [cols], bytes: xBytes)
+        let y = try c.matrix().gemv(x, target: target)
+        let expected = try Reference.gemv(weights: c.referenceDense(), x: x, outputType: .fp32)
+        let context = "target \(target) \(c) x \(xType) Inf at \(infColumn)"
+        expectBits(y, expected, context)
+        // Rows 0 and 1 have a zero at the Inf: NaN. Row 2 multiplies Inf by a finite non-zero.
+        let out = y.fp32Bits()
+        #expect(out[0] == 0x7FC0_0000 && out[1] == 0x7FC0_0000, "\(context): \(out.map { hex(UInt64($0), width: 8) })")
+        #expect(Float(bitPattern: out[2]).isInfinite, "\(context): row 2 \(hex(UInt64(out[2]), width: 8))")
+      }
+    }
+  }
+
+  /// Set padding bits in the mask's last byte change nothing: same count, weights and products as
+  /// the clean mask.
+  @Test("garbage mask padding bits are ignored", arguments: SIMDTarget.compiled)
+  func garbagePadding(target: SIMDTarget) throws {
+    try requireSupported(target)
+    for (rows, cols) in [(1, 1), (1, 7), (3, 5), (5, 13), (7, 17), (9, 33), (3, 65)] {
+      var r = SplitMix64(seed: UInt64(rows << 8 | cols))
+      let bits = r.maskBits(rows: rows, cols: cols, density: 0.5)
+      var dirty = BitPacking.pack(bits, dtype: .uint1)
+      dirty[dirty.count - 1] |= UInt8(truncatingIfNeeded: 0xFF << ((rows * cols) % 8))
+      let cleanMask = try Tensor(integers: bits, dtype: .uint1, shape: [rows, cols])
+      let dirtyMask = try Tensor(dtype: .uint1, shape: [rows, cols], bytes: dirty)
+      let d = bits.reduce(0, +)
+      let x = try r.floatTensor(.fp16, shape: [2, cols], .finite)
+      for lut in [nil, try r.floatTensor(.fp16, shape: [1, 1, 4, 1], .finite)] {
+        let values = try lut == nil ? r.floatTensor(.fp32, shape: [d], .anyBits) : r.indices(bits: 2, shape: [d], garbagePadding: true)
+        let clean = try SparseMatrix(mask: cleanMask, values: values, lut: lut)
+        let matrix = try SparseMatrix(mask: dirtyMask, values: values, lut: lut)
+        let context = "target \(target) [\(rows), \(cols)] lut \(lut != nil)"
+        #expect(matrix.nonzeroCount == d, "\(context): nonzeroCount \(matrix.nonzeroCount)")
+        expectBits(try matrix.decompress(target: target), try clean.decompress(target: target), "\(context): decompress")
+        expectBits(try matrix.gemv(x, target: target), try clean.gemv(x, target: target), "\(context): gemv")
+      }
+    }
+  }
+
+  /// Every fp16 bit pattern as a stored value of a half-dense [256, 512] mask, and random fp32
+  /// patterns through a 3/4-dense one: the expand copies bits (signalling NaNs, −0, subnormals).
+  @Test("every fp16 bit pattern through the expand")
+  func everyHalfPattern() throws {
+    var r = SplitMix64(seed: 0x5F16)
+    var bits = [Int](repeating: 1, count: 65536) + [Int](repeating: 0, count: 65536)
+    bits.shuffle(using: &r)
+    let mask = try Tensor(integers: bits, dtype: .uint1, shape: [256, 512])
+    let f16 = SparseMatrixCase(rows: 256, cols: 512, mask: mask, values: try Tensor(fp16Bits: (0..<65536).map { UInt16($0) }, shape: [65536]))
+    let wideBits = (0..<(96 * 96)).map { _ in r.chance(0.75) ? 1 : 0 }
+    let f32 = SparseMatrixCase(
+      rows: 96, cols: 96, mask: try Tensor(integers: wideBits, dtype: .uint1, shape: [96, 96]),
+      values: try r.floatTensor(.fp32, shape: [wideBits.reduce(0, +)], .anyBits))
+    for c in [f16, f32] {
+      let expected = try c.referenceDense()
+      let matrix = try c.matrix()
+      for target in SIMDTarget.supported {
+        expectBits(try matrix.decompress(target: target), expected, "target \(target) \(c)")
+      }
+    }
+  }
+
+  /// Matrices are immutable once created and may be shared between threads.
+  @Test("a shared matrix gives the same bits on concurrent threads")
+  func concurrentUse() throws {
+    var r = SplitMix64(seed: 0x5C0C)
+    let c = try SparseMatrixCase.make(&r, rows: 33, cols: 65, density: 0.4, values: .lut(bits: 4, grouping: 2))
+    let matrix = try c.matrix()
+    let x = try r.floatTensor(.fp32, shape: [2, c.cols], .finite)
+    let expected = try Reference.gemv(weights: c.referenceDense(), x: x, outputType: .fp32)
+    let targets = SIMDTarget.supported
+    let lock = NSLock()
+    var results = [(SIMDTarget, Result<Tensor, Error>)]()
+    DispatchQueue.concurrentPerform(iterations: 16) { i in
+      let target = targets[i % targets.count]
+      let result = Result { try matrix.gemv(x, target: target) }
+      lock.lock()
+      results.append((target, result))
+      lock.unlock()
+    }
+    #expect(results.count == 16)
+    for (target, result) in results {
+      switch result {
+      case .success(let y): expectBits(y, expected, "concurrent gemv on \(target) \(c)")
+      case .failure(let error): Issue.record("concurrent gemv on \(target): \(error)")
+      }
+    }
+  }
+}
+
+// MARK: - Invalid inputs
+
+/// A tensor of `dtype` and `shape` whose bytes are zero.
+private func zeros(_ dtype: DType, _ shape: [Int]) throws -> Tensor {
+  try Tensor(dtype: dtype, shape: shape, bytes: [UInt8](repeating: 0, count: Tensor.byteCount(dtype: dtype, count: shape.reduce(1, *))))
+}
+
+/// `body` throws a WeightKernelsError of kind `expected` with a message.
+private func expectKind<T>(
+  _ expected: WeightKernelsError.Kind, _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
+  _ body: () throws -> T
+) {
+  let outcome = Outcome(body)
+  #expect(outcome.kind == expected, "\(what): expected \(expected), got \(outcome)", sourceLocation: sourceLocation)
+  if case .error(let e) = outcome {
+    #expect(!e.message.isEmpty, "\(what): empty message", sourceLocation: sourceLocation)
+  }
+}
+
+@Suite("SparseMatrix rejects invalid chains with the right error kind")
+struct SparseMatrixInvalidTests {
+  @Test("wrong popcount, dtypes, ranks, LUT layouts")
+  func creation() throws {
+    var r = SplitMix64(seed: 0x5E)
+    let bits = r.maskBits(rows: 6, cols: 20, density: 0.5)
+    let d = bits.reduce(0, +)
+    let mask = try Tensor(integers: bits, dtype: .uint1, shape: [6, 20])
+    let values = try r.floatTensor(.fp16, shape: [d], .finite)
+    let indices = try r.indices(bits: 3, shape: [d], garbagePadding: false)
+    let lut = try r.floatTensor(.fp32, shape: [2, 4, 8, 1], .finite)
+    _ = try SparseMatrix(mask: mask, values: values)
+    _ = try SparseMatrix(mask: mask, values: indices, lut: lut)
+
+    // Popcount: one value more or fewer than the mask's ones, stored or palettized.
+    for delta in [-1, 1] {
+      expectKind(.invalidShape, "D = ones \(delta)") { try SparseMatrix(mask: mask, values: try zeros(.fp32, [d + delta])) }
+      expectKind(.invalidShape, "LUT indices D = ones \(delta)") {
+        try SparseMatrix(mask: mask, values: try zeros(.uint3, [d + delta]), lut: lut)
+      }
+    }
+    // A set padding bit is not a one: counting it would make D + 1 values match.
+    var dirty = BitPacking.pack([1, 0, 1], dtype: .uint1)
+    dirty[0] |= 0x80
+    expectKind(.invalidShape, "padding bit counted") {
+      try SparseMatrix(mask: try Tensor(dtype: .uint1, shape: [1, 3], bytes: dirty), values: try zeros(.fp16, [3]))
+    }
+
+    // dtypes.
+    expectKind(.invalidDType, "uint8 mask") {
+      try SparseMatrix(mask: try Tensor(integers: bits, dtype: .uint8, shape: [6, 20]), values: values)
+    }
+    for dtype in [DType.int8, .uint8, .int4, .uint4, .int16, .int32, .uint1] {
+      expectKind(.invalidDType, "stored values \(dtype)") { try SparseMatrix(mask: mask, values: try zeros(dtype, [d])) }
+    }
+    for dtype in [DType.fp16, .fp32, .int8, .int4, .uint16] {
+      expectKind(.invalidDType, "LUT indices \(dtype)") { try SparseMatrix(mask: mask, values: try zeros(dtype, [d]), lut: lut) }
+    }
+    // An int8/uint8 LUT (quantized palettization) is valid for the op but not fused.
+    for dtype in [DType.int8, .uint8, .int16, .uint32, .uint4] {
+      expectKind(.invalidDType, "\(dtype) LUT") { try SparseMatrix(mask: mask, values: indices, lut: try zeros(dtype, [1, 1, 8, 1])) }
+    }
+
+    // Vector palettization is not fused.
+    for v in [2, 3] {
+      expectKind(.unsupported, "vector LUT V = \(v)") { try SparseMatrix(mask: mask, values: indices, lut: try zeros(.fp16, [1, 1, 8, v])) }
+    }
+
+    // Ranks and extents.
+    for shape in [[120], [2, 3, 20], [1, 6, 20], [], [0, 5], [5, 0]] {
+      let count = shape.reduce(1, *)
+      let m = try Tensor(integers: Array(bits.prefix(count)) + [Int](repeating: 0, count: max(0, count - bits.count)), dtype: .uint1, shape: shape)
+      let ones = m.integers().reduce(0, +)
+      expectKind(.invalidShape, "mask shape \(shape)") { try SparseMatrix(mask: m, values: try zeros(.fp16, [ones])) }
+    }
+    expectKind(.invalidShape, "values rank 2") { try SparseMatrix(mask: mask, values: try values.reshaped([d, 1])) }
+    expectKind(.invalidShape, "values rank 0") {
+      try SparseMatrix(mask: try Tensor(integers: [0, 1, 0], dtype: .uint1, shape: [1, 3]), values: try zeros(.fp32, []))
+    }
+
+    // LUT layout: groups not dividing, wrong entry count, wrong rank.
+    for shape in [[4, 1, 8, 1], [1, 3, 8, 1], [0, 1, 8, 1], [1, 1, 4, 1], [1, 1, 16, 1], [8, 1], [1, 8, 1], [1, 1, 1, 8, 1]] {
+      expectKind(.invalidShape, "lut shape \(shape)") { try SparseMatrix(mask: mask, values: indices, lut: try zeros(.fp16, shape)) }
+    }
+  }
+
+  @Test("gemv and decompress operands")
+  func operands() throws {
+    var r = SplitMix64(seed: 0x5F)
+    let bits = r.maskBits(rows: 4, cols: 9, density: 0.5)
+    let matrix = try SparseMatrix(
+      mask: try Tensor(integers: bits, dtype: .uint1, shape: [4, 9]),
+      values: try r.floatTensor(.fp32, shape: [bits.reduce(0, +)], .finite))
+    let x = try r.floatTensor(.fp32, shape: [9], .finite)
+    expectKind(.invalidShape, "x of 8 columns") { try matrix.gemv(try zeros(.fp32, [8])) }
+    expectKind(.invalidShape, "x rank 3") { try matrix.gemv(try zeros(.fp32, [1, 1, 9])) }
+    expectKind(.invalidDType, "x int8") { try matrix.gemv(try zeros(.int8, [9])) }
+    expectKind(.invalidDType, "y int8") { try matrix.gemv(x, outputType: .int8) }
+    expectKind(.sizeMismatch, "decompress into too small a buffer") {
+      var small = [UInt8](repeating: 0, count: 4 * 36 - 1)
+      try small.withUnsafeMutableBytes { try matrix.decompress(into: $0) }
+    }
+    for target in SIMDTarget.compiled where !target.isSupported {
+      expectKind(.unsupportedTarget, "unsupported target \(target)") { try matrix.gemv(x, target: target) }
+    }
+  }
+}
