@@ -6,7 +6,7 @@ SWIFT ?= swift
 CLANGXX ?= clang++
 FUZZ_SECONDS ?= 60
 # `make test` runs every fuzz target this long.
-TEST_FUZZ_SECONDS ?= 45
+TEST_FUZZ_SECONDS ?= 30
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: all deps build bench test swift-test verify fuzz fuzz-build clean

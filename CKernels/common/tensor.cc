@@ -118,6 +118,28 @@ void SetInfo(wk_tensor_info* info, int32_t dtype, uint32_t rank, const int64_t* 
   info->nbytes = static_cast<size_t>(PackedBytes(dtype, ShapeCount(rank, shape)));
 }
 
+wk_status CheckOutputPair(const wk_buffer* out_mask, uint64_t mask_bytes,
+                          const wk_buffer* out_values, uint64_t value_bytes,
+                          const wk_tensor* const* inputs, const char* const* names, size_t count,
+                          wk_context* ctx, bool* run) {
+  *run = false;
+  if (out_mask == nullptr && out_values == nullptr) return WK_OK;
+  if (out_mask == nullptr || out_values == nullptr) {
+    return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "out_mask and out_values: both or neither");
+  }
+  WK_TRY(CheckOutput(out_mask, mask_bytes, "out_mask", ctx));
+  WK_TRY(CheckOutput(out_values, value_bytes, "out_values", ctx));
+  for (size_t i = 0; i < count; ++i) {
+    WK_TRY(CheckDisjoint(out_mask, inputs[i], names[i], ctx));
+    WK_TRY(CheckDisjoint(out_values, inputs[i], names[i], ctx));
+  }
+  if (Overlaps(out_mask->data, mask_bytes, out_values->data, value_bytes)) {
+    return Fail(ctx, WK_ERROR_ALIASING, "out_mask overlaps out_values");
+  }
+  *run = true;
+  return WK_OK;
+}
+
 }  // namespace wk
 
 extern "C" {

@@ -39,6 +39,14 @@ bool Overlaps(const void* a, size_t an, const void* b, size_t bn);
 wk_status CheckDisjoint(const wk_buffer* out, const wk_tensor* in, const char* name,
                         wk_context* ctx);
 
+// The outputs of a two-output op (mask and values): both NULL (shape inference: *run = false)
+// or both large enough and disjoint from each other and from the `count` inputs (NULL inputs
+// are ignored).
+wk_status CheckOutputPair(const wk_buffer* out_mask, uint64_t mask_bytes,
+                          const wk_buffer* out_values, uint64_t value_bytes,
+                          const wk_tensor* const* inputs, const char* const* names, size_t count,
+                          wk_context* ctx, bool* run);
+
 // Fills an info with dtype and shape and computes its byte size.
 void SetInfo(wk_tensor_info* info, int32_t dtype, uint32_t rank, const int64_t* shape);
 

@@ -5,6 +5,7 @@
 #include <new>
 #include <vector>
 
+#include "common/matrix_handle.h"
 #include "common/targets.h"
 #include "common/tensor.h"
 #include "gemv/gemv_operands.h"
@@ -586,24 +587,11 @@ wk_status wk_lut_to_dense_ios18(const wk_tensor* indices, const wk_tensor* lut,
 
 wk_status wk_lut_matrix_create(const wk_lut_matrix_desc* desc, wk_lut_matrix** matrix,
                                wk_context* ctx) {
-  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
-  *matrix = nullptr;
-  wk_lut_matrix* m = new (std::nothrow) wk_lut_matrix();
-  if (m == nullptr) return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix: allocation failed");
-  wk_status status;
-  try {
+  return CreateMatrix(matrix, ctx, [&](LutMatrixPlan* plan) {
     // Folding a scale into the LUT is arithmetic: it must not see the caller's FTZ/DAZ.
     const DefaultFloatEnvironment env;
-    status = BuildPlan(desc, ctx, &m->plan);
-  } catch (const std::bad_alloc&) {
-    status = Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix tables: allocation failed");
-  }
-  if (status != WK_OK) {
-    delete m;
-    return status;
-  }
-  *matrix = m;
-  return WK_OK;
+    return BuildPlan(desc, ctx, plan);
+  });
 }
 
 void wk_lut_matrix_destroy(wk_lut_matrix* matrix) { delete matrix; }

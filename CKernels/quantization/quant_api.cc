@@ -5,6 +5,7 @@
 #include <cstring>
 #include <new>
 
+#include "common/matrix_handle.h"
 #include "common/targets.h"
 #include "common/tensor.h"
 #include "gemv/gemv_operands.h"
@@ -223,21 +224,12 @@ wk_status wk_sparse_blockwise_shift_scale(const wk_tensor* data_mask, const wk_t
   SetInfo(&v_info, spec.scale_dtype, 1, &value_count);
   if (mask_info != nullptr) *mask_info = m_info;
   if (values_info != nullptr) *values_info = v_info;
-  if (out_mask == nullptr && out_values == nullptr) return WK_OK;
-  if (out_mask == nullptr || out_values == nullptr) {
-    return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "out_mask and out_values: both or neither");
-  }
-  WK_TRY(CheckOutput(out_mask, m_info.nbytes, "out_mask", ctx));
-  WK_TRY(CheckOutput(out_values, v_info.nbytes, "out_values", ctx));
   const wk_tensor* inputs[] = {data_mask, nonzero_data, scale, offset};
   const char* names[] = {"data_mask", "nonzero_data", "scale", "offset"};
-  for (size_t i = 0; i < 4; ++i) {
-    WK_TRY(CheckDisjoint(out_mask, inputs[i], names[i], ctx));
-    WK_TRY(CheckDisjoint(out_values, inputs[i], names[i], ctx));
-  }
-  if (Overlaps(out_mask->data, m_info.nbytes, out_values->data, v_info.nbytes)) {
-    return Fail(ctx, WK_ERROR_ALIASING, "out_mask overlaps out_values");
-  }
+  bool run = false;
+  WK_TRY(CheckOutputPair(out_mask, m_info.nbytes, out_values, v_info.nbytes, inputs, names, 4,
+                         ctx, &run));
+  if (!run) return WK_OK;
   const DefaultFloatEnvironment env;
   // The mask passes through unchanged, padding bits included.
   if (m_info.nbytes != 0) std::memcpy(out_mask->data, mask, m_info.nbytes);
@@ -261,22 +253,9 @@ wk_status wk_sparse_blockwise_shift_scale(const wk_tensor* data_mask, const wk_t
 
 wk_status wk_quant_matrix_create(const wk_quant_matrix_desc* desc, wk_quant_matrix** matrix,
                                  wk_context* ctx) {
-  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
-  *matrix = nullptr;
-  wk_quant_matrix* m = new (std::nothrow) wk_quant_matrix();
-  if (m == nullptr) return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix: allocation failed");
-  wk_status status;
-  try {
-    status = BuildPlan(desc, ctx, &m->plan);
-  } catch (const std::bad_alloc&) {
-    status = Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix tables: allocation failed");
-  }
-  if (status != WK_OK) {
-    delete m;
-    return status;
-  }
-  *matrix = m;
-  return WK_OK;
+  return CreateMatrix(matrix, ctx, [&](QuantMatrixPlan* plan) {
+    return BuildPlan(desc, ctx, plan);
+  });
 }
 
 void wk_quant_matrix_destroy(wk_quant_matrix* matrix) { delete matrix; }

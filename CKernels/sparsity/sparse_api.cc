@@ -5,6 +5,7 @@
 #include <new>
 #include <vector>
 
+#include "common/matrix_handle.h"
 #include "common/targets.h"
 #include "common/tensor.h"
 #include "gemv/gemv_operands.h"
@@ -163,6 +164,7 @@ void Scatter(const SparseSpec& spec, uint64_t target, uint8_t* out) {
     RunSparseExpand(target, spec.mask, spec.count, spec.values, spec.nonzeros, bits / 8, out);
     return;
   }
+  if (spec.count == 0) return;  // out may be NULL
   std::memset(out, 0, static_cast<size_t>(PackedBytes(spec.dtype, spec.count)));
   uint64_t j = 0;
   for (uint64_t i = 0; i < spec.count; ++i) {
@@ -241,8 +243,8 @@ void LutToSparse(const LutSpec& spec, const uint8_t* mask, uint64_t count, uint8
     g *= spec.groups[d];
   }
   const uint64_t out_count = count * static_cast<uint64_t>(v_size);
+  if (out_count == 0) return;  // the outputs may be NULL
   std::memset(out_mask, 0, static_cast<size_t>((out_count + 7) / 8));
-  if (out_count == 0) return;
   const OnesRank ones(mask, count);
   const uint64_t entries = uint64_t{1} << spec.nbits;
   int64_t coord[WK_MAX_RANK] = {};
@@ -466,21 +468,12 @@ wk_status wk_lut_to_sparse(const wk_tensor* indices_mask, const wk_tensor* indic
   SetInfo(&v_info, spec.lut_dtype, 1, &value_count);
   if (mask_info != nullptr) *mask_info = m_info;
   if (values_info != nullptr) *values_info = v_info;
-  if (out_mask == nullptr && out_values == nullptr) return WK_OK;
-  if (out_mask == nullptr || out_values == nullptr) {
-    return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "out_mask and out_values: both or neither");
-  }
-  WK_TRY(CheckOutput(out_mask, m_info.nbytes, "out_mask", ctx));
-  WK_TRY(CheckOutput(out_values, v_info.nbytes, "out_values", ctx));
   const wk_tensor* inputs[] = {indices_mask, indices_nonzero_data, lut};
   const char* names[] = {"indices_mask", "indices_nonzero_data", "lut"};
-  for (size_t i = 0; i < 3; ++i) {
-    WK_TRY(CheckDisjoint(out_mask, inputs[i], names[i], ctx));
-    WK_TRY(CheckDisjoint(out_values, inputs[i], names[i], ctx));
-  }
-  if (Overlaps(out_mask->data, m_info.nbytes, out_values->data, v_info.nbytes)) {
-    return Fail(ctx, WK_ERROR_ALIASING, "out_mask overlaps out_values");
-  }
+  bool run = false;
+  WK_TRY(CheckOutputPair(out_mask, m_info.nbytes, out_values, v_info.nbytes, inputs, names, 3,
+                         ctx, &run));
+  if (!run) return WK_OK;
   try {
     LutToSparse(spec, mask, count, static_cast<uint8_t*>(out_mask->data),
                 static_cast<uint8_t*>(out_values->data));
@@ -493,22 +486,9 @@ wk_status wk_lut_to_sparse(const wk_tensor* indices_mask, const wk_tensor* indic
 
 wk_status wk_sparse_matrix_create(const wk_sparse_matrix_desc* desc, wk_sparse_matrix** matrix,
                                   wk_context* ctx) {
-  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
-  *matrix = nullptr;
-  wk_sparse_matrix* m = new (std::nothrow) wk_sparse_matrix();
-  if (m == nullptr) return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix: allocation failed");
-  wk_status status;
-  try {
-    status = BuildPlan(desc, ctx, &m->plan);
-  } catch (const std::bad_alloc&) {
-    status = Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix tables: allocation failed");
-  }
-  if (status != WK_OK) {
-    delete m;
-    return status;
-  }
-  *matrix = m;
-  return WK_OK;
+  return CreateMatrix(matrix, ctx, [&](SparseMatrixPlan* plan) {
+    return BuildPlan(desc, ctx, plan);
+  });
 }
 
 void wk_sparse_matrix_destroy(wk_sparse_matrix* matrix) { delete matrix; }
