@@ -7,6 +7,7 @@ CLANGXX ?= clang++
 FUZZ_SECONDS ?= 60
 # `make test` runs every fuzz target this long.
 TEST_FUZZ_SECONDS ?= 30
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: all deps build bench test swift-test verify fuzz fuzz-build clean
@@ -34,7 +35,7 @@ bench: deps
 # Every test: the Swift suites (XCTest and Swift Testing, every SIMD target the CPU supports),
 # the coremltools vectors through kernel-bench verify, then every fuzz target for a short run.
 test: deps swift-test verify
-	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	$(MAKE) -j$(NPROC) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 swift-test:
 	$(SWIFT) build --build-tests

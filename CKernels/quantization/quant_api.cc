@@ -309,7 +309,11 @@ wk_status wk_quant_matrix_gemv(const wk_quant_matrix* matrix, const wk_tensor* x
                            &io));
   try {
     const DefaultFloatEnvironment env;
-    RunQuantMatrixGemv(target, plan, io);
+    if (plan.data_dtype == WK_DTYPE_INT8 || plan.data_dtype == WK_DTYPE_UINT8) {
+      RunQuantMatrixGemvBytes(target, plan, io);
+    } else {
+      RunQuantMatrixGemvNibbles(target, plan, io);
+    }
   } catch (const std::bad_alloc&) {
     return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "x: fp16 widening scratch allocation failed");
   }

@@ -1,5 +1,5 @@
 // Internal: the prepared form of a linearly quantized [rows, cols] weight (constexpr_blockwise_
-// shift_scale on int4/uint4/int8/uint8 data) for the fused dequantize-GEMV of quant_gemv.cc.
+// shift_scale on int4/uint4/int8/uint8 data) for the fused dequantize-GEMV (quant_matrix-inl.h).
 // Built and validated by quant_api.cc.
 #ifndef WK_QUANTIZATION_QUANT_PLAN_H_
 #define WK_QUANTIZATION_QUANT_PLAN_H_
@@ -44,7 +44,9 @@ struct QuantMatrixPlan {
 // Longest row whose int8 x int8 dot product cannot overflow int32 (|q_w q_x| <= 128 * 127).
 constexpr uint64_t kW8A8MaxCols = uint64_t{1} << 17;
 
-void RunQuantMatrixGemv(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io);
+// Fused GEMV: int8/uint8 data (quant_gemv_bytes.cc) and int4/uint4 (quant_gemv_nibbles.cc).
+void RunQuantMatrixGemvBytes(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io);
+void RunQuantMatrixGemvNibbles(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io);
 // W8A8: activations quantized to int8 per batch row, integer dot products, rescaled in fp32
 // (docs/ARITHMETIC.md §3). Requires plan.w8a8_eligible and cols <= kW8A8MaxCols.
 void RunQuantMatrixGemvW8A8(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io);

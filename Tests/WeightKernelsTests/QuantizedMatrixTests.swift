@@ -221,7 +221,7 @@ struct QuantizedMatrixTests {
   @Test("random data types, scale grids, offsets, shapes", .shrinking(false), arguments: SIMDTarget.compiled)
   func randomMatrices(target: SIMDTarget) async throws {
     try requireSupported(target)
-    await Property.check(count: 250) { seed in
+    await Property.check(count: 150) { seed in
       var r = SplitMix64(seed: seed)
       let c = try QuantMatrixCase.make(&r)
       try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
@@ -233,7 +233,7 @@ struct QuantizedMatrixTests {
   @Test("each grid × data type × offset kind", .shrinking(false), arguments: QuantMatrixCase.Grid.allCases)
   func eachGrid(grid: QuantMatrixCase.Grid) async throws {
     let targets = SIMDTarget.supported
-    await Property.check(count: 4) { seed in
+    await Property.check(count: 2) { seed in
       var r = SplitMix64(seed: seed)
       for dataType in QuantMatrixCase.dataTypes {
         for offset in QuantMatrixCase.OffsetKind.allCases {
@@ -249,7 +249,7 @@ struct QuantizedMatrixTests {
   @Test("long rows (cols 127…700)", .shrinking(false), arguments: SIMDTarget.compiled)
   func longRows(target: SIMDTarget) async throws {
     try requireSupported(target)
-    await Property.check(count: 12) { seed in
+    await Property.check(count: 8) { seed in
       var r = SplitMix64(seed: seed)
       let cols = r.pick([127, 128, 129, 255, 256, 257, 400, 512, 700])
       let c = try QuantMatrixCase.make(&r, rows: r.int(1...40), cols: cols, maxWeights: 12000)
@@ -462,7 +462,7 @@ struct QuantizedMatrixTests {
   @Test("W8A8: random shapes, scales and activations", .shrinking(false), arguments: SIMDTarget.compiled)
   func w8a8Random(target: SIMDTarget) async throws {
     try requireSupported(target)
-    await Property.check(count: 200) { seed in
+    await Property.check(count: 120) { seed in
       var r = SplitMix64(seed: seed)
       let cols = r.chance(0.85) ? r.pick(QuantMatrixCase.extents) : r.pick([127, 128, 129, 255, 256, 257, 700])
       let rows = min(r.chance(0.8) ? r.pick(QuantMatrixCase.extents) : r.int(1...70), max(1, 6000 / cols))

@@ -183,7 +183,7 @@ struct SparseMatrixTests {
   @Test("random shapes, densities, stored values and LUTs", .shrinking(false), arguments: SIMDTarget.compiled)
   func randomMatrices(target: SIMDTarget) async throws {
     try requireSupported(target)
-    await Property.check(count: 200) { seed in
+    await Property.check(count: 120) { seed in
       var r = SplitMix64(seed: seed)
       let c = try SparseMatrixCase.make(&r)
       try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
@@ -195,7 +195,7 @@ struct SparseMatrixTests {
   @Test("long rows (cols 127…700)", .shrinking(false), arguments: SIMDTarget.compiled)
   func longRows(target: SIMDTarget) async throws {
     try requireSupported(target)
-    await Property.check(count: 12) { seed in
+    await Property.check(count: 10) { seed in
       var r = SplitMix64(seed: seed)
       let cols = r.pick([127, 128, 129, 255, 256, 257, 400, 512, 700])
       let c = try SparseMatrixCase.make(&r, rows: r.int(1...24), cols: cols)

@@ -35,7 +35,7 @@ struct SparseOpsTests {
   @Test("iOS18: every dtype, rank 0…4, any density, garbage padding", .shrinking(false), arguments: SIMDTarget.compiled)
   func iOS18Property(target: SIMDTarget) async throws {
     try requireSupported(target)
-    await Property.check(count: 300) { seed in
+    await Property.check(count: 150) { seed in
       var r = SplitMix64(seed: seed)
       let shape = r.sparseShape(maxCount: 3000)
       let count = shape.reduce(1, *)
@@ -74,7 +74,7 @@ struct SparseOpsTests {
   @Test("iOS16: every dtype, rank 0…4, any density", .shrinking(false), arguments: SIMDTarget.compiled)
   func iOS16Property(target: SIMDTarget) async throws {
     try requireSupported(target)
-    await Property.check(count: 200) { seed in
+    await Property.check(count: 100) { seed in
       var r = SplitMix64(seed: seed)
       let shape = r.sparseShape(maxCount: 3000)
       let density = r.maskDensity()
@@ -161,7 +161,7 @@ struct SparseOpsTests {
     let rank = r.int(1...4)
     let vectorSize = r.chance(0.4) ? r.int(2...4) : 1
     let axis: Int? = vectorSize > 1 || r.chance(0.25) ? r.int(-rank...(rank - 1)) : nil
-    let shape = r.shape(rank: rank, maxCount: 2000 / vectorSize, maxExtent: r.chance(0.2) ? 600 : 40)
+    let shape = r.shape(rank: rank, maxCount: 1500 / vectorSize, maxExtent: r.chance(0.2) ? 600 : 40)
     var groups = shape.map { extent -> Int in
       switch r.int(0..<4) {
       case 0, 1: return 1
@@ -181,7 +181,7 @@ struct SparseOpsTests {
   @Test("lut_to_sparse: every n, grouped LUTs, vectors on any axis", .shrinking(false), arguments: SIMDTarget.compiled)
   func lutToSparseProperty(target: SIMDTarget) async throws {
     try requireSupported(target)
-    await Property.check(count: 250) { seed in
+    await Property.check(count: 100) { seed in
       var r = SplitMix64(seed: seed)
       let c = try Self.lutToSparseCase(&r)
       let context = "seed \(hex(seed)) target \(target) mask \(c.mask.shape) indices \(c.indices.dtype)\(c.indices.shape) lut \(c.lut.dtype)\(c.lut.shape) axis \(String(describing: c.axis))"

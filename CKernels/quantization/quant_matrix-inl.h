@@ -1,0 +1,186 @@
+// Per-target fused dequantize decoder for int4/uint4/int8/uint8 weights with per-block scales
+// and offsets: each chunk's 16 integers are widened, shifted, scaled and (fp16 weights) rounded
+// to binary16 in registers, then accumulated in the canonical order. Included by
+// quant_gemv_bytes.cc (int8/uint8) and quant_gemv_nibbles.cc (int4/uint4), which compile in
+// parallel.
+
+#if defined(WK_QUANTIZATION_QUANT_MATRIX_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef WK_QUANTIZATION_QUANT_MATRIX_INL_H_
+#undef WK_QUANTIZATION_QUANT_MATRIX_INL_H_
+#else
+#define WK_QUANTIZATION_QUANT_MATRIX_INL_H_
+#endif
+
+#include <cstring>
+#include <type_traits>
+
+#include "common/simd-inl.h"
+#include "hwy/cache_control.h"
+#include "hwy/highway.h"
+#include "quantization/quant_plan.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace wk {
+namespace HWY_NAMESPACE {
+
+using VI = hn::Vec<DI>;
+
+// 16 lanes of T (int8_t or uint8_t) widened to kVecs int32 vectors.
+template <typename T>
+HWY_INLINE void WidenChunkInts(hn::Vec<hn::Full128<T>> q, VI* out) {
+  const auto widen = [](auto d_narrow, auto v) -> VI {
+    (void)d_narrow;
+    if constexpr (std::is_signed_v<T>) {
+      return hn::PromoteTo(DI(), v);
+    } else {
+      return hn::BitCast(DI(), hn::PromoteTo(DU(), v));
+    }
+  };
+#if HWY_MAX_BYTES >= 64
+  out[0] = widen(0, q);
+#elif HWY_MAX_BYTES == 32
+  const hn::Full64<T> dh;
+  out[0] = widen(0, hn::LowerHalf(dh, q));
+  out[1] = widen(0, hn::UpperHalf(dh, q));
+#else
+  const hn::Full64<T> dh;
+  const hn::Half<hn::Full64<T>> dq;
+  const auto lo = hn::LowerHalf(dh, q);
+  const auto hi = hn::UpperHalf(dh, q);
+  out[0] = widen(0, hn::LowerHalf(dq, lo));
+  out[1] = widen(0, hn::UpperHalf(dq, lo));
+  out[2] = widen(0, hn::LowerHalf(dq, hi));
+  out[3] = widen(0, hn::UpperHalf(dq, hi));
+#endif
+}
+
+// kGeneral: per-lane scale blocks or a float offset rounded to fp16 first (layouts coremltools
+// does not emit); otherwise one scale and integer offset per chunk.
+template <int32_t kDType, bool kF16, bool kGeneral>
+struct QuantMatrixDecoder {
+  static constexpr bool kNibbles = kDType == WK_DTYPE_INT4 || kDType == WK_DTYPE_UINT4;
+  static constexpr bool kSigned = kDType == WK_DTYPE_INT4 || kDType == WK_DTYPE_INT8;
+  using T = std::conditional_t<kSigned, int8_t, uint8_t>;
+  using D16 = hn::Full128<T>;
+
+  static constexpr size_t kStepChunks = 1;
+  static constexpr bool kMultiRow = !kGeneral;
+  // Scale and offset vectors per row: more rows would spill the accumulators.
+  static constexpr size_t kBlockRows = kVecs >= 4 ? 2 : kLatencyBlockRows / 2;
+
+  const QuantMatrixPlan& plan;
+
+  using Cursor = size_t;
+  Cursor Begin(size_t r) const { return r; }
+  // A full chunk never reads outside its own bytes: no over-read, no safe rows needed.
+  size_t FastRows() const { return plan.rows; }
+
+  HWY_INLINE void Prefetch(size_t r, size_t c) const {
+    const uint64_t element = uint64_t{r} * plan.cols + c * kChunk;
+    hwy::Prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(plan.data) +
+                                                   (kNibbles ? element / 2 : element) + 1024));
+  }
+
+  template <bool kSafe>
+  HWY_INLINE void DecodeStep(size_t r, size_t c, VF* w) const {
+    Decode<kSafe>(r, c, w);
+  }
+
+  template <bool kSafe>
+  HWY_INLINE void Decode(size_t r, size_t c, VF* w) const {
+    const uint64_t element = uint64_t{r} * plan.cols + c * kChunk;
+    hn::Vec<D16> q;
+    if constexpr (kNibbles) {
+      // 16 nibbles: 8 bytes, or 9 when the chunk starts mid-byte (all inside the chunk).
+      const uint8_t* p = plan.data + element / 2;
+      uint64_t bits;
+      std::memcpy(&bits, p, 8);
+      if (element & 1) bits = (bits >> 4) | (static_cast<uint64_t>(p[8]) << 60);
+      q = Nibbles(bits);
+    } else {
+      q = hn::LoadU(D16(), reinterpret_cast<const T*>(plan.data + element));
+    }
+    Dequantize(r, c, q, w);
+  }
+
+  HWY_INLINE void DecodeTail(size_t r, size_t c, VF* w) const {
+    const uint64_t element = uint64_t{r} * plan.cols + c * kChunk;
+    const size_t valid = plan.cols - c * kChunk;
+    HWY_ALIGN T t[kChunk] = {};
+    for (size_t i = 0; i < valid; ++i) {
+      const uint32_t raw = ReadRawElement(plan.data, plan.data_dtype, element + i);
+      t[i] = static_cast<T>(raw);
+    }
+    Dequantize(r, c, hn::Load(D16(), t), w);
+  }
+
+ private:
+  // Element 2i is the low nibble of byte i; int4 is sign-extended.
+  HWY_INLINE hn::Vec<D16> Nibbles(uint64_t bits) const {
+    const hn::Full128<uint8_t> d8;
+    const hn::Full128<uint64_t> d64;
+    const auto mask = hn::Set(d8, 0x0F);
+    const auto lo = hn::And(hn::BitCast(d8, hn::Set(d64, bits)), mask);
+    const auto hi = hn::And(hn::BitCast(d8, hn::Set(d64, bits >> 4)), mask);
+    auto v = hn::InterleaveLower(d8, lo, hi);
+    if constexpr (kSigned) {
+      const auto eight = hn::Set(d8, 8);
+      v = hn::Sub(hn::Xor(v, eight), eight);
+    }
+    return hn::BitCast(D16(), v);
+  }
+
+  HWY_INLINE void Dequantize(size_t r, size_t c, hn::Vec<D16> q, VF* w) const {
+    const DF df;
+    VI qi[kVecs];
+    WidenChunkInts<T>(q, qi);
+    const size_t row = r / plan.rows_per_block * plan.scale_cols;
+    const float* scale = plan.scale.data() + row;
+    const float* offset = plan.offset.data() + row;
+    VF s[kVecs];
+    VF o[kVecs];
+    if (!kGeneral || plan.chunk_uniform) {
+      const size_t b = plan.chunk_block[c];
+      for (size_t j = 0; j < kVecs; ++j) {
+        s[j] = hn::Set(df, scale[b]);
+        o[j] = hn::Set(df, offset[b]);
+      }
+    } else {
+      for (size_t j = 0; j < kVecs; ++j) {
+        const VI idx = hn::LoadU(DI(), plan.lane_block.data() + c * kChunk + j * kLanes);
+        s[j] = hn::GatherIndex(df, scale, idx);
+        o[j] = hn::GatherIndex(df, offset, idx);
+      }
+    }
+    for (size_t j = 0; j < kVecs; ++j) {
+      // Exact: |q| <= 255, and an integer offset leaves |y| <= 510.
+      VF y = hn::Sub(hn::ConvertTo(df, qi[j]), o[j]);
+      if (kGeneral && plan.round_difference) y = RoundThroughF16(y);
+      const VF p = hn::Mul(s[j], y);
+      w[j] = kF16 ? RoundThroughF16(p) : p;
+    }
+  }
+};
+
+template <int32_t kDType, bool kGeneral>
+HWY_INLINE void GemvFor(const QuantMatrixPlan& plan, const GemvOperands& io) {
+  if (plan.round_f16) {
+    const QuantMatrixDecoder<kDType, true, kGeneral> dec{plan};
+    GemvAllRows(dec, plan.rows, plan.cols, io.x, io.x_f16, io.batch, io.y, io.y_f16);
+  } else {
+    const QuantMatrixDecoder<kDType, false, kGeneral> dec{plan};
+    GemvAllRows(dec, plan.rows, plan.cols, io.x, io.x_f16, io.batch, io.y, io.y_f16);
+  }
+}
+
+template <int32_t kDType>
+HWY_INLINE void GemvFor(const QuantMatrixPlan& plan, const GemvOperands& io) {
+  if (plan.chunk_uniform && !plan.round_difference) return GemvFor<kDType, false>(plan, io);
+  GemvFor<kDType, true>(plan, io);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace wk
+HWY_AFTER_NAMESPACE();
+
+#endif  // WK_QUANTIZATION_QUANT_MATRIX_INL_H_

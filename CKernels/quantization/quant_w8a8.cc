@@ -1,0 +1,165 @@
+// W8A8, compiled for every target: int8 weights times int8-quantized activations in exact
+// integer arithmetic (widening multiply-add; VNNI on AVX3_DL), rescaled in fp32 as
+// wk_quant_matrix_gemv_w8a8 documents.
+#include "common/hwy_config.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "quantization/quant_w8a8.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "common/simd-inl.h"
+#include "hwy/highway.h"
+#include "quantization/quant_plan.h"
+
+#pragma clang fp contract(off)
+
+#if HWY_ARCH_X86 && !defined(WK_QUANT_W8A8_VNNI_)
+#define WK_QUANT_W8A8_VNNI_
+#include <immintrin.h>
+
+namespace wk {
+
+// VNNI dot products for AVX3_DL: sum (x + 128) w over u8 x s8 with vpdpbusd, minus 128 sum(w).
+// Highway 1.0.3's AVX3_DL attributes omit avx512vnni (its runtime check requires it), so this
+// lives outside the per-target code with its own attributes and is called, not inlined.
+__attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) inline void DotRowsVnni(
+    const int8_t* w, size_t cols, size_t rows, const uint8_t* xu, const int32_t* row_sums,
+    int32_t* dots) {
+  for (size_t i = 0; i < rows; ++i) {
+    __m512i acc = _mm512_setzero_si512();
+    size_t k = 0;
+    for (; k + 64 <= cols; k += 64) {
+      acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512(xu + k), _mm512_loadu_si512(w + i * cols + k));
+    }
+    if (k < cols) {
+      const __mmask64 tail = _cvtu64_mask64(~uint64_t{0} >> (64 - (cols - k)));
+      acc = _mm512_dpbusd_epi32(acc, _mm512_maskz_loadu_epi8(tail, xu + k),
+                                _mm512_maskz_loadu_epi8(tail, w + i * cols + k));
+    }
+    dots[i] = _mm512_reduce_add_epi32(acc) - 128 * row_sums[i];
+  }
+}
+
+}  // namespace wk
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace wk {
+namespace HWY_NAMESPACE {
+
+// Integer dot products of kRows int8 weight rows with the quantized activations; exact, so the
+// summation order is free.
+template <size_t kRows>
+HWY_INLINE void DotRows(const QuantMatrixPlan& plan, size_t r0, const int16_t* xq,
+                        const uint8_t* xu, int32_t* dots) {
+  const size_t cols = plan.cols;
+  const int8_t* w = reinterpret_cast<const int8_t*>(plan.data) + r0 * cols;
+#if HWY_TARGET == HWY_AVX3_DL
+  (void)xq;
+  DotRowsVnni(w, cols, kRows, xu, plan.row_sums.data() + r0, dots);
+#else
+  (void)xu;
+  const hn::ScalableTag<int16_t> d16;
+  const hn::Repartition<int32_t, decltype(d16)> d32;
+  const hn::Rebind<int8_t, decltype(d16)> d8;
+  constexpr size_t kStep = hn::MaxLanes(d16);
+  hn::Vec<decltype(d32)> sum0[kRows];
+  hn::Vec<decltype(d32)> sum1[kRows];
+  for (size_t i = 0; i < kRows; ++i) sum0[i] = sum1[i] = hn::Zero(d32);
+  size_t k = 0;
+  for (; k + kStep <= cols; k += kStep) {
+    const auto xv = hn::LoadU(d16, xq + k);
+    for (size_t i = 0; i < kRows; ++i) {
+      const auto wv = hn::PromoteTo(d16, hn::LoadU(d8, w + i * cols + k));
+      sum0[i] = hn::ReorderWidenMulAccumulate(d32, wv, xv, sum0[i], sum1[i]);
+    }
+  }
+  if (k < cols) {
+    // xq is zero beyond cols; the weights' tail is copied so that nothing past the row is read.
+    const auto xv = hn::LoadU(d16, xq + k);
+    for (size_t i = 0; i < kRows; ++i) {
+      HWY_ALIGN int8_t t[kStep] = {};
+      std::memcpy(t, w + i * cols + k, cols - k);
+      const auto wv = hn::PromoteTo(d16, hn::Load(d8, t));
+      sum0[i] = hn::ReorderWidenMulAccumulate(d32, wv, xv, sum0[i], sum1[i]);
+    }
+  }
+  for (size_t i = 0; i < kRows; ++i) {
+    dots[i] = hn::GetLane(hn::SumOfLanes(d32, hn::RearrangeToOddPlusEven(sum0[i], sum1[i])));
+  }
+#endif
+}
+
+void QuantMatrixGemvW8A8(const QuantMatrixPlan& plan, const GemvOperands& io) {
+  const size_t rows = plan.rows;
+  const size_t cols = plan.cols;
+  // Activations: int16 for the portable widening multiply-add (zero-padded to a whole vector),
+  // biased to uint8 for VNNI.
+  std::vector<float> x32(cols);
+  std::vector<int16_t> xq(cols + 64, 0);
+  std::vector<uint8_t> xu(cols);
+  constexpr size_t kRows = 4;
+  for (size_t b = 0; b < io.batch; ++b) {
+    if (io.x_f16) {
+      WidenF16Row(reinterpret_cast<const uint16_t*>(io.x) + b * cols, cols, x32.data());
+    } else {
+      std::memcpy(x32.data(), io.x + 4 * b * cols, 4 * cols);
+    }
+    float amax = 0.0f;
+    bool finite = true;
+    for (size_t k = 0; k < cols; ++k) {
+      const float a = std::fabs(x32[k]);
+      finite = finite && std::isfinite(a);
+      amax = a > amax ? a : amax;
+    }
+    uint8_t* yb = io.y + b * rows * (io.y_f16 ? 2 : 4);
+    if (!finite) {
+      for (size_t r = 0; r < rows; ++r) StoreResult(BitsFloat(kCanonicalNaNBits), yb, r, io.y_f16);
+      continue;
+    }
+    const float sx = amax / 127.0f;
+    for (size_t k = 0; k < cols; ++k) {
+      const float q = sx == 0.0f ? 0.0f : std::nearbyint(x32[k] / sx);
+      const int32_t qi = static_cast<int32_t>(q < -127.0f ? -127.0f : (q > 127.0f ? 127.0f : q));
+      xq[k] = static_cast<int16_t>(qi);
+      xu[k] = static_cast<uint8_t>(qi + 128);
+    }
+    int32_t dots[kRows];
+    size_t r = 0;
+    const auto finish = [&](size_t row, int32_t dot) {
+      const float s = plan.scale[row / plan.rows_per_block];
+      const float y = (static_cast<float>(dot) * sx) * s;
+      StoreResult(std::isnan(y) ? BitsFloat(kCanonicalNaNBits) : y, yb, row, io.y_f16);
+    };
+    for (; r + kRows <= rows; r += kRows) {
+      DotRows<kRows>(plan, r, xq.data(), xu.data(), dots);
+      for (size_t i = 0; i < kRows; ++i) finish(r + i, dots[i]);
+    }
+    for (; r < rows; ++r) {
+      DotRows<1>(plan, r, xq.data(), xu.data(), dots);
+      finish(r, dots[0]);
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace wk
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "common/targets.h"
+
+namespace wk {
+
+HWY_EXPORT(QuantMatrixGemvW8A8);
+
+void RunQuantMatrixGemvW8A8(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io) {
+  KernelFor(HWY_DISPATCH_TABLE(QuantMatrixGemvW8A8), target)(plan, io);
+}
+
+}  // namespace wk
+#endif  // HWY_ONCE
