@@ -40,7 +40,9 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) inline void Dot
       acc = _mm512_dpbusd_epi32(acc, _mm512_maskz_loadu_epi8(tail, xu + k),
                                 _mm512_maskz_loadu_epi8(tail, w + i * cols + k));
     }
-    dots[i] = _mm512_reduce_add_epi32(acc) - 128 * row_sums[i];
+    // The biased sum may wrap; modulo 2^32 the difference is the dot, which fits int32.
+    dots[i] = static_cast<int32_t>(static_cast<uint32_t>(_mm512_reduce_add_epi32(acc)) -
+                                   128u * static_cast<uint32_t>(row_sums[i]));
   }
 }
 
