@@ -65,7 +65,7 @@ $(FUZZ_DIR)/obj/%.o: CKernels/%.cc $(KERNEL_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CLANGXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FUZZ_DIR)/%_fuzz: Fuzz/%_fuzz.cc $(FUZZ_OBJECTS)
+$(FUZZ_DIR)/%_fuzz: Fuzz/%_fuzz.cc Fuzz/fuzz_support.h $(FUZZ_OBJECTS)
 	$(CLANGXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -fuse-ld=lld $< $(FUZZ_OBJECTS) -lhwy -lstdc++ -o $@
 
 .SECONDARY: $(FUZZ_OBJECTS)

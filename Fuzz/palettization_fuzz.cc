@@ -8,62 +8,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
-#include <vector>
 
+#include "fuzz_support.h"
 #include "include/weightkernels.h"
 
 namespace {
 
-// Reads fuzzer bytes as a stream of choices; past the end it yields zeros.
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-
-  uint8_t Byte() { return pos_ < size_ ? data_[pos_++] : 0; }
-  uint32_t Below(uint32_t n) { return n == 0 ? 0 : (Byte() | (uint32_t{Byte()} << 8)) % n; }
-  bool Flip(uint32_t one_in) { return Below(one_in) == 0; }
-
-  // Fills n bytes from the input, wrapping around it (zeros for an empty input).
-  void Fill(uint8_t* out, size_t n) {
-    for (size_t i = 0; i < n; ++i) out[i] = size_ == 0 ? 0 : data_[(pos_++) % size_];
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-};
-
-// A heap block of exactly n bytes (n = 0 gives a null pointer, as a caller might pass).
-struct Block {
-  std::unique_ptr<uint8_t[]> bytes;
-  size_t n = 0;
-
-  explicit Block(size_t size) : bytes(size ? new uint8_t[size] : nullptr), n(size) {}
-  uint8_t* data() const { return bytes.get(); }
-};
-
-[[noreturn]] void Mismatch(const char* what, uint64_t target) {
-  std::fprintf(stderr, "MISMATCH: %s on %s differs from EMU128\n", what, wk_target_name(target));
-  std::abort();
-}
-
-std::vector<uint64_t> SupportedTargets() {
-  uint64_t all[64];
-  const size_t n = wk_compiled_targets(all, 64);
-  std::vector<uint64_t> out;
-  for (size_t i = 0; i < n && i < 64; ++i) {
-    if (wk_supported_targets() & all[i]) out.push_back(all[i]);
-  }
-  return out;
-}
-
-uint64_t Portable() {
-  uint64_t all[64];
-  const size_t n = wk_compiled_targets(all, 64);
-  return all[n - 1];  // the portable fallback is listed last
-}
+using namespace wk_fuzz;
 
 const int32_t kIndexTypes[] = {WK_DTYPE_UINT1, WK_DTYPE_UINT2, WK_DTYPE_UINT3,
                                WK_DTYPE_UINT4, WK_DTYPE_UINT6, WK_DTYPE_UINT8};
@@ -73,49 +24,19 @@ int32_t PickDType(Input& in, const int32_t* usual, size_t n) {
   return in.Flip(16) ? static_cast<int32_t>(in.Below(20)) : usual[in.Below(static_cast<uint32_t>(n))];
 }
 
-// A tensor of the given dtype and shape whose byte count is usually right, sometimes off by one
-// (unless exact).
-struct OwnedTensor {
-  Block block;
-  wk_tensor t;
+// A byte count for a tensor of the given dtype and shape: usually right, sometimes off by one.
+int64_t SloppyBytes(Input& in, int32_t dtype, uint32_t rank, const int64_t* shape) {
+  const uint32_t bits = wk_dtype_bits(dtype) ? wk_dtype_bits(dtype) : 8;
+  int64_t nbytes = static_cast<int64_t>((bits * Count(rank, shape) + 7) / 8);
+  if (in.Flip(24)) nbytes = nbytes + 1;
+  if (in.Flip(24) && nbytes > 0) nbytes = nbytes - 1;
+  return nbytes;
+}
 
-  OwnedTensor(Input& in, int32_t dtype, uint32_t rank, const int64_t* shape, bool exact = false)
-      : block(0), t{} {
-    uint64_t count = 1;
-    for (uint32_t d = 0; d < rank; ++d) count *= static_cast<uint64_t>(shape[d]);
-    const uint32_t bits = wk_dtype_bits(dtype) ? wk_dtype_bits(dtype) : 8;
-    size_t nbytes = static_cast<size_t>((bits * count + 7) / 8);
-    if (!exact && in.Flip(24)) nbytes = nbytes + 1;
-    if (!exact && in.Flip(24) && nbytes > 0) nbytes = nbytes - 1;
-    block = Block(nbytes);
-    in.Fill(block.data(), nbytes);
-    t.data = block.data();
-    t.nbytes = nbytes;
-    t.dtype = dtype;
-    t.rank = rank;
-    for (uint32_t d = 0; d < rank; ++d) t.shape[d] = shape[d];
-  }
-};
-
-// Runs `op(ctx, out)` on every supported target and compares with the portable result.
-template <class Op>
-void Differential(const char* what, size_t out_bytes, const Op& op) {
-  Block expected(out_bytes);
-  wk_context ctx;
-  wk_context_init(&ctx);
-  ctx.target = Portable();
-  if (op(&ctx, expected) != WK_OK) {
-    std::fprintf(stderr, "%s: portable target rejected a call every target accepted: %s\n", what,
-                 ctx.message);
-    std::abort();
-  }
-  for (uint64_t target : SupportedTargets()) {
-    Block got(out_bytes);
-    wk_context_init(&ctx);
-    ctx.target = target;
-    if (op(&ctx, got) != WK_OK) Mismatch(what, target);
-    if (out_bytes && std::memcmp(got.data(), expected.data(), out_bytes) != 0) Mismatch(what, target);
-  }
+// An operand whose byte count may be wrong (SloppyBytes).
+OwnedTensor Sloppy(Input& in, int32_t dtype, uint32_t rank, const int64_t* shape) {
+  const int64_t nbytes = SloppyBytes(in, dtype, rank, shape);
+  return OwnedTensor(in, dtype, rank, shape, nbytes);
 }
 
 void FuzzLutToDenseIOS18(Input& in) {
@@ -138,8 +59,8 @@ void FuzzLutToDenseIOS18(Input& in) {
   lut_shape[rank + 1] = in.Flip(3) ? 1 + in.Below(4) : 1;
   const int32_t lut_type = PickDType(in, kLutTypes, 4);
   const uint32_t lut_rank = in.Flip(32) ? rank + 1 : rank + 2;
-  OwnedTensor indices(in, index_type, rank, dims);
-  OwnedTensor lut(in, lut_type, lut_rank, lut_shape);
+  OwnedTensor indices = Sloppy(in, index_type, rank, dims);
+  OwnedTensor lut = Sloppy(in, lut_type, lut_rank, lut_shape);
   int32_t axis = static_cast<int32_t>(in.Below(2 * rank + 2)) - static_cast<int32_t>(rank) - 1;
   const int32_t* vector_axis = in.Flip(3) ? nullptr : &axis;
 
@@ -147,8 +68,8 @@ void FuzzLutToDenseIOS18(Input& in) {
   if (wk_lut_to_dense_ios18(&indices.t, &lut.t, vector_axis, nullptr, &info, nullptr) != WK_OK) {
     return;
   }
-  Differential("lut_to_dense_ios18", info.nbytes, [&](wk_context* ctx, Block& out) {
-    wk_buffer b{out.data(), out.n};
+  Differential("lut_to_dense_ios18", {info.nbytes}, [&](wk_context* ctx, Block* out) {
+    wk_buffer b{out[0].data(), out[0].n};
     return wk_lut_to_dense_ios18(&indices.t, &lut.t, vector_axis, &b, nullptr, ctx);
   });
 }
@@ -166,16 +87,16 @@ void FuzzLutToDenseIOS16(Input& in) {
   uint32_t nbits = 0;
   while ((int64_t{1} << nbits) < p) ++nbits;
   const int64_t index_bytes = static_cast<int64_t>((count * nbits + 7) / 8) + (in.Flip(16) ? 1 : 0);
-  OwnedTensor indices(in, in.Flip(16) ? WK_DTYPE_UINT4 : WK_DTYPE_UINT8, 1, &index_bytes);
-  OwnedTensor lut(in, PickDType(in, kLutTypes, 4), 1, &p);
+  OwnedTensor indices = Sloppy(in, in.Flip(16) ? WK_DTYPE_UINT4 : WK_DTYPE_UINT8, 1, &index_bytes);
+  OwnedTensor lut = Sloppy(in, PickDType(in, kLutTypes, 4), 1, &p);
   const int64_t shape_len = rank;
   Block shape_block(4 * rank);
   std::memcpy(shape_block.data(), shape_values, 4 * rank);
   wk_tensor shape{shape_block.data(), 4 * rank, WK_DTYPE_UINT32, 1, {shape_len}};
   wk_tensor_info info;
   if (wk_lut_to_dense_ios16(&indices.t, &lut.t, &shape, nullptr, &info, nullptr) != WK_OK) return;
-  Differential("lut_to_dense_ios16", info.nbytes, [&](wk_context* ctx, Block& out) {
-    wk_buffer b{out.data(), out.n};
+  Differential("lut_to_dense_ios16", {info.nbytes}, [&](wk_context* ctx, Block* out) {
+    wk_buffer b{out[0].data(), out[0].n};
     return wk_lut_to_dense_ios16(&indices.t, &lut.t, &shape, &b, nullptr, ctx);
   });
 }
@@ -191,25 +112,33 @@ void FuzzMatrix(Input& in) {
   const int64_t gc = gc_choices[in.Below(4)];
   const int64_t lut_shape[4] = {gr, gc, int64_t{1} << (nbits <= 8 ? nbits : 1), 1};
   const int32_t lut_type = PickDType(in, kLutTypes, 4);
-  OwnedTensor indices(in, index_type, 2, dims);
-  OwnedTensor lut(in, lut_type, 4, lut_shape);
+  OwnedTensor indices = Sloppy(in, index_type, 2, dims);
+  OwnedTensor lut = Sloppy(in, lut_type, 4, lut_shape);
   const int32_t scale_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
   // Per-channel scale after the LUT ([1, cols] or [rows, 1]) or on the LUT ([gr, gc, 1, 1]).
   const int64_t post_shape[2] = {in.Flip(2) ? 1 : rows, in.Flip(2) ? 1 : cols};
   const int64_t lut_scale_shape[4] = {gr, gc, in.Flip(4) ? lut_shape[2] : 1, 1};
-  OwnedTensor post_scale(in, scale_type, 2, post_shape);
-  OwnedTensor lut_scale(in, scale_type, 4, lut_scale_shape);
-  OwnedTensor lut_offset(in, lut_type, 4, lut_scale_shape);
+  OwnedTensor post_scale = Sloppy(in, scale_type, 2, post_shape);
+  OwnedTensor lut_scale = Sloppy(in, scale_type, 4, lut_scale_shape);
+  OwnedTensor lut_offset = Sloppy(in, lut_type, 4, lut_scale_shape);
   const uint32_t chain = in.Below(4);
   wk_lut_matrix_desc desc{&indices.t, &lut.t, chain == 2 || chain == 3 ? &lut_scale.t : nullptr,
                           chain == 3 ? &lut_offset.t : nullptr, chain == 1 ? &post_scale.t : nullptr};
   wk_lut_matrix* matrix = nullptr;
-  if (wk_lut_matrix_create(&desc, &matrix, nullptr) != WK_OK) return;
+  {
+    // LUT and scales are copied at create: these copies are freed before the matrix is used.
+    const CopiedTensor lut_copy(desc.lut), lut_scale_copy(desc.lut_scale),
+        lut_offset_copy(desc.lut_offset), scale_copy(desc.scale);
+    const wk_lut_matrix_desc copied{desc.indices, lut_copy.get(desc.lut),
+                                    lut_scale_copy.get(desc.lut_scale),
+                                    lut_offset_copy.get(desc.lut_offset), scale_copy.get(desc.scale)};
+    if (wk_lut_matrix_create(&copied, &matrix, nullptr) != WK_OK) return;
+  }
   wk_lut_matrix_info info;
   wk_lut_matrix_get_info(matrix, &info);
   const size_t weight_bytes = static_cast<size_t>(rows * cols) * (info.weight_dtype == WK_DTYPE_FP16 ? 2 : 4);
-  Differential("lut_matrix_decompress", weight_bytes, [&](wk_context* ctx, Block& out) {
-    wk_buffer b{out.data(), out.n};
+  Differential("lut_matrix_decompress", {weight_bytes}, [&](wk_context* ctx, Block* out) {
+    wk_buffer b{out[0].data(), out[0].n};
     return wk_lut_matrix_decompress(matrix, &b, ctx);
   });
 
@@ -217,10 +146,10 @@ void FuzzMatrix(Input& in) {
   const int32_t x_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
   const int32_t y_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
   const int64_t x_shape[2] = {batch, cols};
-  OwnedTensor x(in, x_type, 2, x_shape, /*exact=*/true);
+  OwnedTensor x(in, x_type, 2, x_shape);
   const size_t y_bytes = static_cast<size_t>(batch * rows) * (y_type == WK_DTYPE_FP16 ? 2 : 4);
-  Differential("lut_matrix_gemv", y_bytes, [&](wk_context* ctx, Block& out) {
-    wk_buffer b{out.data(), out.n};
+  Differential("lut_matrix_gemv", {y_bytes}, [&](wk_context* ctx, Block* out) {
+    wk_buffer b{out[0].data(), out[0].n};
     return wk_lut_matrix_gemv(matrix, &x.t, &b, y_type, ctx);
   });
 

@@ -15,89 +15,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
-#include <memory>
 #include <vector>
 
+#include "fuzz_support.h"
 #include "include/weightkernels.h"
 
 namespace {
 
-// Reads fuzzer bytes as a stream of choices; past the end it yields zeros.
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-
-  uint8_t Byte() { return pos_ < size_ ? data_[pos_++] : 0; }
-  uint32_t Below(uint32_t n) { return n == 0 ? 0 : (Byte() | (uint32_t{Byte()} << 8)) % n; }
-  bool Flip(uint32_t one_in) { return Below(one_in) == 0; }
-
-  // Fills n bytes from the input, wrapping around it (zeros for an empty input).
-  void Fill(uint8_t* out, size_t n) {
-    for (size_t i = 0; i < n; ++i) out[i] = size_ == 0 ? 0 : data_[(pos_++) % size_];
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-};
-
-// A heap block of exactly n bytes (n = 0 gives a null pointer, as a caller might pass).
-struct Block {
-  std::unique_ptr<uint8_t[]> bytes;
-  size_t n = 0;
-
-  explicit Block(size_t size) : bytes(size ? new uint8_t[size] : nullptr), n(size) {}
-  uint8_t* data() const { return bytes.get(); }
-};
-
-[[noreturn]] void Fatal(const char* what, const char* detail) {
-  std::fprintf(stderr, "MISMATCH: %s: %s\n", what, detail);
-  std::abort();
-}
-
-[[noreturn]] void Mismatch(const char* what, uint64_t target) {
-  std::fprintf(stderr, "MISMATCH: %s on %s differs from EMU128\n", what, wk_target_name(target));
-  std::abort();
-}
-
-std::vector<uint64_t> SupportedTargets() {
-  uint64_t all[64];
-  const size_t n = wk_compiled_targets(all, 64);
-  std::vector<uint64_t> out;
-  for (size_t i = 0; i < n && i < 64; ++i) {
-    if (wk_supported_targets() & all[i]) out.push_back(all[i]);
-  }
-  return out;
-}
-
-uint64_t Portable() {
-  uint64_t all[64];
-  const size_t n = wk_compiled_targets(all, 64);
-  return all[n - 1];  // the portable fallback is listed last
-}
-
-uint64_t PackedBytes(int32_t dtype, uint64_t count) {
-  return (uint64_t{wk_dtype_bits(dtype)} * count + 7) / 8;
-}
-
-uint64_t Count(uint32_t rank, const int64_t* shape) {
-  uint64_t count = 1;
-  for (uint32_t d = 0; d < rank; ++d) count *= static_cast<uint64_t>(shape[d]);
-  return count;
-}
+using namespace wk_fuzz;
 
 bool IsFloat(int32_t dtype) { return dtype == WK_DTYPE_FP16 || dtype == WK_DTYPE_FP32; }
 
-// Raw field i of a packed 4-, 8-, 16- or 32-bit stream, and its writer.
-uint32_t GetField(const uint8_t* p, uint32_t bits, uint64_t i) {
-  if (bits == 4) return (p[i / 2] >> (4 * (i % 2))) & 0xFu;
-  uint32_t v = 0;
-  std::memcpy(&v, p + i * (bits / 8), bits / 8);
-  return v;
-}
-
+// Writes raw field i of a packed 4-, 8-, 16- or 32-bit stream.
 void SetField(uint8_t* p, uint32_t bits, uint64_t i, uint32_t v) {
   if (bits == 4) {
     const uint32_t shift = 4 * (i % 2);
@@ -165,26 +94,6 @@ uint16_t ToHalf(float f) {
   return static_cast<uint16_t>(sign | (e + 14) << 10 | (static_cast<uint32_t>(s) - 1024u));
 }
 
-// A tensor of exactly its dtype and shape's size (or `nbytes` when given), filled from the input.
-struct OwnedTensor {
-  Block block;
-  wk_tensor t;
-
-  OwnedTensor(Input& in, int32_t dtype, uint32_t rank, const int64_t* shape, int64_t nbytes = -1)
-      : block(nbytes >= 0 ? static_cast<size_t>(nbytes)
-                          : static_cast<size_t>(PackedBytes(dtype, Count(rank, shape)))),
-        t{} {
-    in.Fill(block.data(), block.n);
-    t.data = block.data();
-    t.nbytes = block.n;
-    t.dtype = dtype;
-    t.rank = rank;
-    for (uint32_t d = 0; d < rank; ++d) t.shape[d] = shape[d];
-  }
-
-  uint32_t Raw(uint64_t i) const { return GetField(block.data(), wk_dtype_bits(t.dtype), i); }
-};
-
 // Most of the time, moves the exponents of a float tensor into 2^-5 ... 2^2 (GEMV results that
 // are neither all NaN nor all Inf); elements whose low bits are 0 keep their bytes, so zeros,
 // infinities, NaNs and subnormals still occur.
@@ -198,53 +107,6 @@ void Tame(Input& in, OwnedTensor& x) {
     v = bits == 16 ? (v & 0x83FFu) | ((10u + ((v >> 10) & 7u)) << 10)
                    : (v & 0x807FFFFFu) | ((122u + ((v >> 23) & 7u)) << 23);
     SetField(x.block.data(), bits, i, v);
-  }
-}
-
-// Runs `op(ctx, outs)` on every supported target and compares every output with the portable
-// result. Returns the portable outputs.
-template <class Op>
-std::vector<Block> Differential(const char* what, std::initializer_list<size_t> sizes, const Op& op) {
-  std::vector<Block> expected;
-  for (size_t n : sizes) expected.emplace_back(n);
-  wk_context ctx;
-  wk_context_init(&ctx);
-  ctx.target = Portable();
-  if (op(&ctx, expected.data()) != WK_OK) {
-    std::fprintf(stderr, "%s: portable target rejected a valid call: %s\n", what, ctx.message);
-    std::abort();
-  }
-  for (uint64_t target : SupportedTargets()) {
-    std::vector<Block> got;
-    for (size_t n : sizes) got.emplace_back(n);
-    wk_context_init(&ctx);
-    ctx.target = target;
-    if (op(&ctx, got.data()) != WK_OK) Mismatch(what, target);
-    for (size_t i = 0; i < got.size(); ++i) {
-      if (got[i].n && std::memcmp(got[i].data(), expected[i].data(), got[i].n) != 0) Mismatch(what, target);
-    }
-  }
-  return expected;
-}
-
-// A malformed call: `op(outs)` must return `want` and leave every output byte untouched.
-template <class Op>
-void ExpectFailure(const char* what, wk_status want, std::initializer_list<size_t> sizes, const Op& op) {
-  std::vector<Block> outs;
-  for (size_t n : sizes) {
-    outs.emplace_back(n);
-    if (n) std::memset(outs.back().data(), 0xA5, n);
-  }
-  const wk_status got = op(outs.data());
-  if (got != want) {
-    std::fprintf(stderr, "MISMATCH: %s: status %s, expected %s\n", what, wk_status_name(got),
-                 wk_status_name(want));
-    std::abort();
-  }
-  for (const Block& out : outs) {
-    for (size_t i = 0; i < out.n; ++i) {
-      if (out.data()[i] != 0xA5) Fatal(what, "a failing call wrote to its output");
-    }
   }
 }
 
@@ -568,7 +430,12 @@ void FuzzMatrix(Input& in) {
   wk_quant_matrix* matrix = nullptr;
   wk_context ctx;
   wk_context_init(&ctx);
-  if (wk_quant_matrix_create(&desc, &matrix, &ctx) != WK_OK) Fatal("quant_matrix_create", ctx.message);
+  {
+    // Scale and offset are copied at create: these copies are freed before the matrix is used.
+    const CopiedTensor scale_copy(desc.scale), offset_copy(desc.offset);
+    const wk_quant_matrix_desc copied{desc.data, scale_copy.get(desc.scale), offset_copy.get(desc.offset)};
+    if (wk_quant_matrix_create(&copied, &matrix, &ctx) != WK_OK) Fatal("quant_matrix_create", ctx.message);
+  }
   wk_quant_matrix_info info;
   wk_quant_matrix_get_info(matrix, &info);
   const uint64_t compressed = data.block.n + scale.block.n + (offset_type ? offset.block.n : 0);

@@ -1,6 +1,6 @@
 // libFuzzer target for the sparsity entry points of the C ABI (run under ASan + UBSan by
 // `make fuzz`): constexpr_sparse_to_dense (iOS16, iOS18), constexpr_lut_to_sparse and sparse /
-// sparse + palettized matrices. Every input is decoded into operands of fuzzer-chosen shapes,
+// sparse + palettized / sparse + quantized matrices. Every input is decoded into operands of fuzzer-chosen shapes,
 // dtypes, densities and bytes, held in allocations of exactly their size, so that the unchecked
 // fast paths (16-byte value groups, 4-byte mask words) are caught if they read out of bounds.
 // Valid calls are differential: each supported SIMD target must produce the same bytes as the
@@ -12,102 +12,20 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
-#include <memory>
 #include <vector>
 
+#include "fuzz_support.h"
 #include "include/weightkernels.h"
 
 namespace {
 
-// Reads fuzzer bytes as a stream of choices; past the end it yields zeros.
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-
-  uint8_t Byte() { return pos_ < size_ ? data_[pos_++] : 0; }
-  uint32_t Below(uint32_t n) { return n == 0 ? 0 : (Byte() | (uint32_t{Byte()} << 8)) % n; }
-  bool Flip(uint32_t one_in) { return Below(one_in) == 0; }
-
-  // Fills n bytes from the input, wrapping around it (zeros for an empty input).
-  void Fill(uint8_t* out, size_t n) {
-    for (size_t i = 0; i < n; ++i) out[i] = size_ == 0 ? 0 : data_[(pos_++) % size_];
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-};
-
-// A heap block of exactly n bytes (n = 0 gives a null pointer, as a caller might pass).
-struct Block {
-  std::unique_ptr<uint8_t[]> bytes;
-  size_t n = 0;
-
-  explicit Block(size_t size) : bytes(size ? new uint8_t[size] : nullptr), n(size) {}
-  uint8_t* data() const { return bytes.get(); }
-};
-
-[[noreturn]] void Fatal(const char* what, const char* detail) {
-  std::fprintf(stderr, "MISMATCH: %s: %s\n", what, detail);
-  std::abort();
-}
-
-[[noreturn]] void Mismatch(const char* what, uint64_t target) {
-  std::fprintf(stderr, "MISMATCH: %s on %s differs from EMU128\n", what, wk_target_name(target));
-  std::abort();
-}
-
-std::vector<uint64_t> SupportedTargets() {
-  uint64_t all[64];
-  const size_t n = wk_compiled_targets(all, 64);
-  std::vector<uint64_t> out;
-  for (size_t i = 0; i < n && i < 64; ++i) {
-    if (wk_supported_targets() & all[i]) out.push_back(all[i]);
-  }
-  return out;
-}
-
-uint64_t Portable() {
-  uint64_t all[64];
-  const size_t n = wk_compiled_targets(all, 64);
-  return all[n - 1];  // the portable fallback is listed last
-}
-
-uint64_t PackedBytes(int32_t dtype, uint64_t count) {
-  return (uint64_t{wk_dtype_bits(dtype)} * count + 7) / 8;
-}
-
-uint64_t Count(uint32_t rank, const int64_t* shape) {
-  uint64_t count = 1;
-  for (uint32_t d = 0; d < rank; ++d) count *= static_cast<uint64_t>(shape[d]);
-  return count;
-}
+using namespace wk_fuzz;
 
 uint64_t OnesBetween(const uint8_t* p, uint64_t begin, uint64_t end) {
   uint64_t ones = 0;
   for (uint64_t i = begin; i < end; ++i) ones += (p[i >> 3] >> (i & 7)) & 1u;
   return ones;
 }
-
-// A tensor of exactly its dtype and shape's size (or `nbytes` when given), filled from the input.
-struct OwnedTensor {
-  Block block;
-  wk_tensor t;
-
-  OwnedTensor(Input& in, int32_t dtype, uint32_t rank, const int64_t* shape, int64_t nbytes = -1)
-      : block(nbytes >= 0 ? static_cast<size_t>(nbytes)
-                          : static_cast<size_t>(PackedBytes(dtype, Count(rank, shape)))),
-        t{} {
-    in.Fill(block.data(), block.n);
-    t.data = block.data();
-    t.nbytes = block.n;
-    t.dtype = dtype;
-    t.rank = rank;
-    for (uint32_t d = 0; d < rank; ++d) t.shape[d] = shape[d];
-  }
-};
 
 // Mask bits with a fuzzer-chosen density: raw bytes (~1/2), none, all, ~1/4, ~3/4, or every
 // third row of `row_bits` cleared. Padding bits keep their random bytes.
@@ -130,58 +48,12 @@ void ShapeMask(Input& in, uint8_t* p, size_t nbytes, uint64_t count, uint64_t ro
   }
 }
 
-// Runs `op(ctx, outs)` on every supported target and compares every output with the portable
-// result. Returns the portable outputs.
-template <class Op>
-std::vector<Block> Differential(const char* what, std::initializer_list<size_t> sizes, const Op& op) {
-  std::vector<Block> expected;
-  for (size_t n : sizes) expected.emplace_back(n);
-  wk_context ctx;
-  wk_context_init(&ctx);
-  ctx.target = Portable();
-  if (op(&ctx, expected.data()) != WK_OK) {
-    std::fprintf(stderr, "%s: portable target rejected a call that validated: %s\n", what, ctx.message);
-    std::abort();
-  }
-  for (uint64_t target : SupportedTargets()) {
-    std::vector<Block> got;
-    for (size_t n : sizes) got.emplace_back(n);
-    wk_context_init(&ctx);
-    ctx.target = target;
-    if (op(&ctx, got.data()) != WK_OK) Mismatch(what, target);
-    for (size_t i = 0; i < got.size(); ++i) {
-      if (got[i].n && std::memcmp(got[i].data(), expected[i].data(), got[i].n) != 0) Mismatch(what, target);
-    }
-  }
-  return expected;
-}
-
-// A malformed call: `op(outs)` must return `want` and leave every output byte untouched.
-template <class Op>
-void ExpectFailure(const char* what, wk_status want, std::initializer_list<size_t> sizes, const Op& op) {
-  std::vector<Block> outs;
-  for (size_t n : sizes) {
-    outs.emplace_back(n);
-    if (n) std::memset(outs.back().data(), 0xA5, n);
-  }
-  const wk_status got = op(outs.data());
-  if (got != want) {
-    std::fprintf(stderr, "MISMATCH: %s: status %s, expected %s\n", what, wk_status_name(got),
-                 wk_status_name(want));
-    std::abort();
-  }
-  for (const Block& out : outs) {
-    for (size_t i = 0; i < out.n; ++i) {
-      if (out.data()[i] != 0xA5) Fatal(what, "a failing call wrote to its output");
-    }
-  }
-}
-
 const int32_t kIOS18DataTypes[] = {WK_DTYPE_FP16, WK_DTYPE_FP32, WK_DTYPE_INT8,
                                    WK_DTYPE_UINT8, WK_DTYPE_INT4, WK_DTYPE_UINT4};
 const int32_t kIndexTypes[] = {WK_DTYPE_UINT1, WK_DTYPE_UINT2, WK_DTYPE_UINT3,
                                WK_DTYPE_UINT4, WK_DTYPE_UINT6, WK_DTYPE_UINT8};
 const int32_t kLutTypes[] = {WK_DTYPE_FP16, WK_DTYPE_FP32, WK_DTYPE_INT8, WK_DTYPE_UINT8};
+const int32_t kQuantTypes[] = {WK_DTYPE_INT4, WK_DTYPE_UINT4, WK_DTYPE_INT8, WK_DTYPE_UINT8};
 
 // Shape of rank 0..max_rank (1..max_rank when min_rank is 1), sometimes with a zero extent.
 uint32_t PickShape(Input& in, uint32_t min_rank, uint32_t max_rank, int64_t* dims) {
@@ -396,7 +268,9 @@ void FuzzMatrix(Input& in) {
   ShapeMask(in, mask.block.data(), mask.block.n, count, static_cast<uint64_t>(cols));
   const int64_t ones = static_cast<int64_t>(OnesBetween(mask.block.data(), 0, count));
 
-  const bool palettized = in.Flip(2);
+  const uint32_t kind = in.Below(3);
+  const bool palettized = kind == 1;
+  const bool quantized = kind == 2;
   const int32_t weight_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
   const int32_t index_type = kIndexTypes[in.Below(6)];
   const uint32_t nbits = wk_dtype_bits(index_type);
@@ -406,19 +280,41 @@ void FuzzMatrix(Input& in) {
   if (gr * gc << nbits > 16384) gc = 1;
   if (gr << nbits > 16384) gr = 1;
   const int64_t lut_shape[4] = {gr, gc, int64_t{1} << nbits, 1};
-  OwnedTensor values(in, palettized ? index_type : weight_type, 1, &ones);
+  // Quantized: integer values; a scale grid [Sr, Sc]; no, integer, fp16 or (fp32 scale) fp32
+  // offset.
+  const int32_t quant_type = kQuantTypes[in.Below(4)];
+  const int64_t scale_shape[2] = {PickGroups(in, rows), PickGroups(in, cols)};
+  const uint32_t offset_kind = in.Below(4);
+  const int32_t offset_type = offset_kind == 1   ? quant_type
+                              : offset_kind == 2 ? WK_DTYPE_FP16
+                              : offset_kind == 3 && weight_type == WK_DTYPE_FP32 ? WK_DTYPE_FP32
+                                                                                 : 0;
+  const int32_t value_type = palettized ? index_type : quantized ? quant_type : weight_type;
+  OwnedTensor values(in, value_type, 1, &ones);
   OwnedTensor lut(in, weight_type, 4, lut_shape);
-  wk_sparse_matrix_desc desc{&mask.t, &values.t, palettized ? &lut.t : nullptr};
+  OwnedTensor scale(in, weight_type, 2, scale_shape);
+  OwnedTensor offset(in, offset_type != 0 ? offset_type : WK_DTYPE_FP16, 2, scale_shape);
+  const wk_tensor* offset_t = quantized && offset_type != 0 ? &offset.t : nullptr;
+  wk_sparse_matrix_desc desc{&mask.t, &values.t, palettized ? &lut.t : nullptr,
+                             quantized ? &scale.t : nullptr, offset_t};
   wk_sparse_matrix* matrix = nullptr;
   wk_context ctx;
   wk_context_init(&ctx);
-  if (wk_sparse_matrix_create(&desc, &matrix, &ctx) != WK_OK) Fatal("sparse_matrix_create", ctx.message);
+  {
+    // LUT, scale and offset are copied at create: these copies are freed before the matrix is
+    // used.
+    const CopiedTensor lut_copy(desc.lut), scale_copy(desc.scale), offset_copy(desc.offset);
+    const wk_sparse_matrix_desc copied{desc.mask, desc.values, lut_copy.get(desc.lut),
+                                       scale_copy.get(desc.scale), offset_copy.get(desc.offset)};
+    if (wk_sparse_matrix_create(&copied, &matrix, &ctx) != WK_OK) Fatal("sparse_matrix_create", ctx.message);
+  }
   wk_sparse_matrix_info info;
   wk_sparse_matrix_get_info(matrix, &info);
-  const uint64_t compressed = mask.block.n + values.block.n + (palettized ? lut.block.n : 0);
+  const uint64_t compressed = mask.block.n + values.block.n + (palettized ? lut.block.n : 0) +
+                              (quantized ? scale.block.n + (offset_t ? offset.block.n : 0) : 0);
   if (info.rows != rows || info.cols != cols || info.nonzeros != ones ||
-      info.nbits != (palettized ? nbits : 0) || info.weight_dtype != weight_type ||
-      info.compressed_bytes != compressed) {
+      info.nbits != (palettized ? nbits : 0) || info.value_dtype != value_type ||
+      info.weight_dtype != weight_type || info.compressed_bytes != compressed) {
     Fatal("sparse_matrix_get_info", "wrong properties");
   }
   const size_t weight_bytes = static_cast<size_t>(PackedBytes(weight_type, count));
@@ -445,6 +341,18 @@ void FuzzMatrix(Input& in) {
     if (wk_lut_to_sparse(&mask.t, &values.t, &lut.t, nullptr, &mb, &vb, nullptr, nullptr, nullptr) != WK_OK ||
         wk_sparse_to_dense_ios18(&vt, &mt, &chain_buffer, nullptr, nullptr) != WK_OK) {
       Fatal("lut_to_sparse -> sparse_to_dense", "rejected a valid matrix's operands");
+    }
+  } else if (quantized) {
+    // As coremltools saves it: the original mask feeds sparse_to_dense.
+    Block m(mask.block.n);
+    Block v(static_cast<size_t>(PackedBytes(weight_type, static_cast<uint64_t>(ones))));
+    wk_buffer mb{m.data(), m.n};
+    wk_buffer vb{v.data(), v.n};
+    const wk_tensor vt{v.data(), v.n, weight_type, 1, {ones}};
+    if (wk_sparse_blockwise_shift_scale(&mask.t, &values.t, &scale.t, offset_t, &mb, &vb, nullptr,
+                                        nullptr, nullptr) != WK_OK ||
+        wk_sparse_to_dense_ios18(&vt, &mask.t, &chain_buffer, nullptr, nullptr) != WK_OK) {
+      Fatal("sparse_blockwise_shift_scale -> sparse_to_dense", "rejected a valid matrix's operands");
     }
   } else if (wk_sparse_to_dense_ios18(&values.t, &mask.t, &chain_buffer, nullptr, nullptr) != WK_OK) {
     Fatal("sparse_to_dense_ios18", "rejected a valid matrix's operands");
@@ -488,19 +396,34 @@ void FuzzMatrix(Input& in) {
   };
   const int64_t wrong = in.Flip(2) || ones == 0 ? ones + 1 : ones - 1;
   OwnedTensor bad_values(in, values.t.dtype, 1, &wrong);
-  expect_rejected("wrong popcount", WK_ERROR_INVALID_SHAPE, {&mask.t, &bad_values.t, desc.lut});
+  expect_rejected("wrong popcount", WK_ERROR_INVALID_SHAPE, {&mask.t, &bad_values.t, desc.lut, desc.scale, desc.offset});
   OwnedTensor off_mask(in, WK_DTYPE_UINT1, 2, dims, static_cast<int64_t>(mask.block.n) + (in.Flip(2) ? 1 : -1));
-  expect_rejected("mask nbytes", WK_ERROR_SIZE_MISMATCH, {&off_mask.t, &values.t, desc.lut});
+  expect_rejected("mask nbytes", WK_ERROR_SIZE_MISMATCH, {&off_mask.t, &values.t, desc.lut, desc.scale, desc.offset});
   OwnedTensor off_values(in, values.t.dtype, 1, &ones, static_cast<int64_t>(values.block.n) + (values.block.n == 0 || in.Flip(2) ? 1 : -1));
-  expect_rejected("values nbytes", WK_ERROR_SIZE_MISMATCH, {&mask.t, &off_values.t, desc.lut});
+  expect_rejected("values nbytes", WK_ERROR_SIZE_MISMATCH, {&mask.t, &off_values.t, desc.lut, desc.scale, desc.offset});
+  if (quantized) {
+    OwnedTensor off_scale(in, weight_type, 2, scale_shape, static_cast<int64_t>(scale.block.n) + (in.Flip(2) ? 1 : -1));
+    expect_rejected("scale nbytes", WK_ERROR_SIZE_MISMATCH, {&mask.t, &values.t, nullptr, &off_scale.t, offset_t});
+    const int64_t uneven[2] = {scale_shape[0], cols + 1};
+    OwnedTensor uneven_scale(in, weight_type, 2, uneven);
+    expect_rejected("scale grid not dividing", WK_ERROR_INVALID_SHAPE, {&mask.t, &values.t, nullptr, &uneven_scale.t, nullptr});
+    expect_rejected("offset without scale", WK_ERROR_INVALID_ARGUMENT, {&mask.t, &values.t, nullptr, nullptr, &offset.t});
+    expect_rejected("lut and scale", WK_ERROR_UNSUPPORTED, {&mask.t, &values.t, &lut.t, &scale.t, nullptr});
+    OwnedTensor float_values(in, weight_type, 1, &ones);
+    expect_rejected("float values with a scale", WK_ERROR_INVALID_DTYPE, {&mask.t, &float_values.t, nullptr, &scale.t, nullptr});
+    if (weight_type == WK_DTYPE_FP16) {
+      OwnedTensor f32_offset(in, WK_DTYPE_FP32, 2, scale_shape);
+      expect_rejected("fp32 offset, fp16 scale", WK_ERROR_UNSUPPORTED, {&mask.t, &values.t, nullptr, &scale.t, &f32_offset.t});
+    }
+  }
   if (palettized) {
     OwnedTensor off_lut(in, weight_type, 4, lut_shape, static_cast<int64_t>(lut.block.n) + (in.Flip(2) ? 1 : -1));
-    expect_rejected("lut nbytes", WK_ERROR_SIZE_MISMATCH, {&mask.t, &values.t, &off_lut.t});
+    expect_rejected("lut nbytes", WK_ERROR_SIZE_MISMATCH, {&mask.t, &values.t, &off_lut.t, nullptr, nullptr});
     const int64_t vector_shape[4] = {gr, gc, lut_shape[2], 2 + in.Below(3)};
     OwnedTensor vector_lut(in, weight_type, 4, vector_shape);
-    expect_rejected("vector lut", WK_ERROR_UNSUPPORTED, {&mask.t, &values.t, &vector_lut.t});
+    expect_rejected("vector lut", WK_ERROR_UNSUPPORTED, {&mask.t, &values.t, &vector_lut.t, nullptr, nullptr});
     OwnedTensor int_lut(in, in.Flip(2) ? WK_DTYPE_INT8 : WK_DTYPE_UINT8, 4, lut_shape);
-    expect_rejected("integer lut", WK_ERROR_INVALID_DTYPE, {&mask.t, &values.t, &int_lut.t});
+    expect_rejected("integer lut", WK_ERROR_INVALID_DTYPE, {&mask.t, &values.t, &int_lut.t, nullptr, nullptr});
   }
 }
 

@@ -7,6 +7,7 @@ enum BenchKernel: String, CaseIterable {
   case lut1, lut2, lut3, lut4, lut6, lut8
   case sparse50, sparse75
   case sparse50Lut4 = "sparse50-lut4"
+  case sparse50Int8 = "sparse50-int8"
   case int8
   case int4B32 = "int4-b32"
   case w8a8
@@ -29,7 +30,7 @@ enum BenchKernel: String, CaseIterable {
   /// Fraction of zero weights of the sparse kernels.
   var sparsity: Double? {
     switch self {
-    case .sparse50, .sparse50Lut4: return 0.5
+    case .sparse50, .sparse50Lut4, .sparse50Int8: return 0.5
     case .sparse75: return 0.75
     default: return nil
     }
@@ -112,6 +113,13 @@ struct Workload {
         let i = try indices(ones, 4, [ones], &rng)
         let l = try lut(4, &rng)
         return { .sparse(try SparseMatrix(mask: mask, values: i, lut: l)) }
+      }
+      if kernel == .sparse50Int8 {
+        // coremltools' prune + quantize: int8 linear_symmetric per output channel.
+        let q = try Tensor(integers: (0..<ones).map { _ in Int(rng.next() % 255) - 127 }, dtype: .int8, shape: [ones])
+        let s = try Tensor(
+          fp16Bits: (0..<shape.rows).map { _ in Float16(Float(rng.unit() * 0.01 + 0.001)).bitPattern }, shape: [shape.rows, 1])
+        return { .sparse(try SparseMatrix(mask: mask, values: q, scale: s)) }
       }
       let v = try Tensor(fp16Bits: values(ones, &rng), shape: [ones])
       return { .sparse(try SparseMatrix(mask: mask, values: v)) }

@@ -26,6 +26,11 @@ uint32_t DTypeBits(int32_t dtype) {
 
 bool IsFloatDType(int32_t dtype) { return dtype == WK_DTYPE_FP16 || dtype == WK_DTYPE_FP32; }
 
+bool IsQuantizedDType(int32_t dtype) {
+  return dtype == WK_DTYPE_INT4 || dtype == WK_DTYPE_UINT4 || dtype == WK_DTYPE_INT8 ||
+         dtype == WK_DTYPE_UINT8;
+}
+
 bool IsIndexDType(int32_t dtype) {
   switch (dtype) {
     case WK_DTYPE_UINT1:

@@ -13,7 +13,8 @@ namespace wk {
 // Bits per element, or 0 for an unknown code.
 uint32_t DTypeBits(int32_t dtype);
 bool IsFloatDType(int32_t dtype);
-bool IsIndexDType(int32_t dtype);  // uint1/2/3/4/6/8
+bool IsIndexDType(int32_t dtype);      // uint1/2/3/4/6/8
+bool IsQuantizedDType(int32_t dtype);  // int4/uint4/int8/uint8
 bool IsSignedDType(int32_t dtype);
 
 // ceil(bits * count / 8); callers have bounded count so that this cannot overflow.

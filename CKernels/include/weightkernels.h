@@ -341,28 +341,37 @@ wk_status wk_lut_matrix_gemv(const wk_lut_matrix* matrix, const wk_tensor* x,
  * Sparse matrices (fused expand-GEMV)
  * ------------------------------------------------------------------------------------------- */
 
-/** An immutable, validated sparse (or sparse + palettized) 2-D weight prepared for GEMV. */
+/** An immutable, validated sparse (sparse + palettized, sparse + quantized) 2-D weight. */
 typedef struct wk_sparse_matrix wk_sparse_matrix;
 
 /**
- * The Core ML chain a pruned linear weight is stored as.
- * - Sparse: constexpr_sparse_to_dense(nonzero_data = values, mask). mask: uint1 [rows, cols],
- *   rows, cols >= 1; values: fp16 or fp32 [D], D = ones of the mask; lut: NULL.
+ * The Core ML chain a pruned linear weight is stored as. mask: uint1 [rows, cols], rows, cols >= 1;
+ * values: rank 1 [D], D = ones of the mask, in row-major order of their positions.
+ * - Sparse: constexpr_sparse_to_dense(nonzero_data = values, mask). values: fp16 or fp32;
+ *   lut, scale and offset: NULL.
  * - Sparse + palettized: constexpr_lut_to_sparse(mask, values, lut) -> sparse_to_dense.
- *   values: the uint1/2/3/4/6/8 LUT indices of the non-zeros [D]; lut: fp16 or fp32
+ *   values: the uint1/2/3/4/6/8 LUT indices of the non-zeros; lut: fp16 or fp32
  *   [Gr, Gc, 2^n, 1], Gr dividing rows and Gc dividing cols (vector palettization is not fused:
- *   WK_ERROR_UNSUPPORTED; an integer LUT: WK_ERROR_INVALID_DTYPE).
+ *   WK_ERROR_UNSUPPORTED; an integer LUT: WK_ERROR_INVALID_DTYPE). scale, offset: NULL.
+ * - Sparse + quantized: constexpr_sparse_blockwise_shift_scale(mask, values, scale, offset) ->
+ *   sparse_to_dense. values: int4/uint4/int8/uint8; scale: fp16/fp32 [Sr, Sc] dividing
+ *   [rows, cols], each non-zero taking the block of its position; offset: NULL, or [Sr, Sc] of
+ *   the values' dtype or fp16/fp32 (fp32 with an fp16 scale: WK_ERROR_UNSUPPORTED). lut: NULL
+ *   (a LUT and a scale together: WK_ERROR_UNSUPPORTED).
  * The matrix keeps pointers to mask->data and values->data: that memory must stay valid and
- * unchanged until wk_sparse_matrix_destroy. The LUT is copied.
+ * unchanged until wk_sparse_matrix_destroy. LUT, scale and offset are copied.
  */
 typedef struct wk_sparse_matrix_desc {
   const wk_tensor* mask;
   const wk_tensor* values;
   const wk_tensor* lut;
+  const wk_tensor* scale;
+  const wk_tensor* offset;
 } wk_sparse_matrix_desc;
 
 /** Validates desc and prepares the per-row value offsets (O(rows * cols / 8) time, O(rows)
- *  memory). *matrix receives a new matrix on success, NULL on failure. */
+ *  memory; plus O(LUT) or O(Sr * Sc + cols)). *matrix receives a new matrix on success, NULL on
+ *  failure. */
 wk_status wk_sparse_matrix_create(const wk_sparse_matrix_desc* desc, wk_sparse_matrix** matrix,
                                   wk_context* ctx);
 
@@ -374,11 +383,14 @@ typedef struct wk_sparse_matrix_info {
   int64_t cols;
   /** Ones of the mask. */
   int64_t nonzeros;
-  /** Index width of a sparse + palettized matrix, 0 for stored values. */
+  /** Index width of a sparse + palettized matrix, 0 otherwise. */
   uint32_t nbits;
+  /** dtype of the values: fp16/fp32 (sparse), uint1...uint8 (+ palettized) or int4/uint4/int8/
+   *  uint8 (+ quantized). */
+  int32_t value_dtype;
   /** dtype of the decompressed weights (WK_DTYPE_FP16 or WK_DTYPE_FP32). */
   int32_t weight_dtype;
-  /** Bytes of the compressed form as stored by Core ML: mask + values (+ LUT). */
+  /** Bytes of the compressed form as stored by Core ML: mask + values (+ LUT or scale + offset). */
   uint64_t compressed_bytes;
 } wk_sparse_matrix_info;
 

@@ -19,11 +19,6 @@ struct wk_quant_matrix {
 namespace wk {
 namespace {
 
-bool IsQuantDataDType(int32_t dtype) {
-  return dtype == WK_DTYPE_INT4 || dtype == WK_DTYPE_UINT4 || dtype == WK_DTYPE_INT8 ||
-         dtype == WK_DTYPE_UINT8;
-}
-
 float Quiet(float nan) { return BitsFloat(FloatBits(nan) | 0x00400000u); }
 
 // The exact value of a raw element (integers sign-extended by ReadRawElement).
@@ -53,7 +48,7 @@ wk_status BuildPlan(const wk_quant_matrix_desc* desc, wk_context* ctx, QuantMatr
   if (desc == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "desc is NULL");
   const wk_tensor* data = desc->data;
   WK_TRY(CheckTensor(data, "data", ctx, nullptr));
-  if (!IsQuantDataDType(data->dtype)) {
+  if (!IsQuantizedDType(data->dtype)) {
     return Fail(ctx, WK_ERROR_INVALID_DTYPE, "data: dtype %s; int4, uint4, int8 or uint8 expected",
                 wk_dtype_name(data->dtype));
   }
@@ -67,33 +62,10 @@ wk_status BuildPlan(const wk_quant_matrix_desc* desc, wk_context* ctx, QuantMatr
   plan->data_dtype = data->dtype;
   plan->rows = static_cast<size_t>(data->shape[0]);
   plan->cols = static_cast<size_t>(data->shape[1]);
-  plan->round_f16 = spec.scale_dtype == WK_DTYPE_FP16;
-  plan->round_difference = plan->round_f16 && IsFloatDType(spec.offset_dtype);
   plan->weight_dtype = spec.scale_dtype;
+  BuildQuantScaleGrid(&spec, plan->rows, plan->cols, &plan->grid);
   const size_t sr = static_cast<size_t>(spec.scale_dims[0]);
   const size_t sc = static_cast<size_t>(spec.scale_dims[1]);
-  plan->scale_cols = sc;
-  plan->rows_per_block = plan->rows / sr;
-  plan->scale.resize(sr * sc);
-  plan->offset.assign(sr * sc, 0.0f);
-  for (size_t i = 0; i < sr * sc; ++i) {
-    plan->scale[i] = ValueOf(spec.scale_dtype, ReadRawElement(spec.scale, spec.scale_dtype, i));
-    if (spec.offset_dtype != 0) {
-      plan->offset[i] = ValueOf(spec.offset_dtype, ReadRawElement(spec.offset, spec.offset_dtype, i));
-    }
-  }
-  const size_t block = static_cast<size_t>(spec.block[1]);
-  const size_t chunks = (plan->cols + 15) / 16;
-  plan->chunk_uniform = sc == 1 || block % 16 == 0;
-  if (plan->chunk_uniform) {
-    plan->chunk_block.resize(chunks);
-    for (size_t c = 0; c < chunks; ++c) plan->chunk_block[c] = static_cast<uint32_t>(16 * c / block);
-  } else {
-    plan->lane_block.resize(16 * chunks);
-    for (size_t k = 0; k < 16 * chunks; ++k) {
-      plan->lane_block[k] = static_cast<int32_t>(HWY_MIN(k, plan->cols - 1) / block);
-    }
-  }
   plan->compressed_bytes = data->nbytes + desc->scale->nbytes +
                            (desc->offset != nullptr ? desc->offset->nbytes : 0);
   plan->w8a8_eligible = data->dtype == WK_DTYPE_INT8 && spec.offset_dtype == 0 && sc == 1 &&
@@ -111,6 +83,43 @@ wk_status BuildPlan(const wk_quant_matrix_desc* desc, wk_context* ctx, QuantMatr
 }
 
 }  // namespace
+
+void BuildQuantScaleGrid(BssSpec* owned, size_t rows, size_t cols, QuantScaleGrid* grid) {
+  const BssSpec& spec = *owned;
+  const size_t sr = static_cast<size_t>(spec.scale_dims[0]);
+  const size_t sc = static_cast<size_t>(spec.scale_dims[1]);
+  grid->raw_scale.assign(spec.scale, spec.scale + PackedBytes(spec.scale_dtype, sr * sc));
+  owned->scale = grid->raw_scale.data();
+  if (spec.offset_dtype != 0) {
+    grid->raw_offset.assign(spec.offset, spec.offset + PackedBytes(spec.offset_dtype, sr * sc));
+    owned->offset = grid->raw_offset.data();
+  }
+  grid->round_f16 = spec.scale_dtype == WK_DTYPE_FP16;
+  grid->round_difference = grid->round_f16 && IsFloatDType(spec.offset_dtype);
+  grid->scale_cols = sc;
+  grid->rows_per_block = rows / sr;
+  grid->scale.resize(sr * sc);
+  grid->offset.assign(sr * sc, 0.0f);
+  for (size_t i = 0; i < sr * sc; ++i) {
+    grid->scale[i] = ValueOf(spec.scale_dtype, ReadRawElement(spec.scale, spec.scale_dtype, i));
+    if (spec.offset_dtype != 0) {
+      grid->offset[i] = ValueOf(spec.offset_dtype, ReadRawElement(spec.offset, spec.offset_dtype, i));
+    }
+  }
+  const size_t block = static_cast<size_t>(spec.block[1]);
+  const size_t chunks = (cols + 15) / 16;
+  grid->chunk_uniform = sc == 1 || block % 16 == 0;
+  if (grid->chunk_uniform) {
+    grid->chunk_block.resize(chunks);
+    for (size_t c = 0; c < chunks; ++c) grid->chunk_block[c] = static_cast<uint32_t>(16 * c / block);
+  } else {
+    grid->lane_block.resize(16 * chunks);
+    for (size_t k = 0; k < 16 * chunks; ++k) {
+      grid->lane_block[k] = static_cast<int32_t>(HWY_MIN(k, cols - 1) / block);
+    }
+  }
+}
+
 }  // namespace wk
 
 using namespace wk;
@@ -285,7 +294,7 @@ wk_status wk_quant_matrix_decompress(const wk_quant_matrix* matrix, const wk_buf
   const DefaultFloatEnvironment env;
   const BssSpec& spec = plan.spec;
   uint8_t* y = static_cast<uint8_t*>(out->data);
-  const size_t out_bytes = plan.round_f16 ? 2 : 4;
+  const size_t out_bytes = plan.grid.round_f16 ? 2 : 4;
   for (uint64_t i = 0; i < count; ++i) {
     const uint64_t s = BssScaleIndex(spec, i);
     const uint32_t off = spec.offset_dtype != 0 ? ReadRawElement(spec.offset, spec.offset_dtype, s) : 0;

@@ -2,7 +2,7 @@
 // and offsets: each chunk's 16 integers are widened, shifted, scaled and (fp16 weights) rounded
 // to binary16 in registers, then accumulated in the canonical order. Included by
 // quant_gemv_bytes.cc (int8/uint8) and quant_gemv_nibbles.cc (int4/uint4), which compile in
-// parallel.
+// parallel, and by sparsity/sparse_quant_gemv.cc (the same dequantization of sparse non-zeros).
 
 #if defined(WK_QUANTIZATION_QUANT_MATRIX_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef WK_QUANTIZATION_QUANT_MATRIX_INL_H_
@@ -54,13 +54,71 @@ HWY_INLINE void WidenChunkInts(hn::Vec<hn::Full128<T>> q, VI* out) {
 #endif
 }
 
-// kGeneral: per-lane scale blocks or a float offset rounded to fp16 first (layouts coremltools
-// does not emit); otherwise one scale and integer offset per chunk.
-template <int32_t kDType, bool kF16, bool kGeneral>
-struct QuantMatrixDecoder {
+// 16 nibbles of `bits` as bytes: element 2i is the low nibble of byte i; int4 is sign-extended.
+template <typename T>
+HWY_INLINE hn::Vec<hn::Full128<T>> UnpackNibbles(uint64_t bits) {
+  const hn::Full128<uint8_t> d8;
+  const hn::Full128<uint64_t> d64;
+  const auto mask = hn::Set(d8, 0x0F);
+  const auto lo = hn::And(hn::BitCast(d8, hn::Set(d64, bits)), mask);
+  const auto hi = hn::And(hn::BitCast(d8, hn::Set(d64, bits >> 4)), mask);
+  auto v = hn::InterleaveLower(d8, lo, hi);
+  if constexpr (std::is_signed_v<T>) {
+    const auto eight = hn::Set(d8, 8);
+    v = hn::Sub(hn::Xor(v, eight), eight);
+  }
+  return hn::BitCast(hn::Full128<T>(), v);
+}
+
+// The 16 weights of chunk c of row r from their integers q. kGeneral: per-lane scale blocks or a
+// float offset rounded to fp16 first (layouts coremltools does not emit) are possible; otherwise
+// the grid has one scale and integer offset per chunk. round_f16 is the grid's (a constant
+// where the caller knows it).
+template <bool kGeneral, typename T>
+HWY_INLINE void DequantizeChunk(const QuantScaleGrid& grid, bool round_f16, size_t r, size_t c,
+                                hn::Vec<hn::Full128<T>> q, VF* w) {
+  const DF df;
+  VI qi[kVecs];
+  WidenChunkInts<T>(q, qi);
+  const size_t row = r / grid.rows_per_block * grid.scale_cols;
+  const float* scale = grid.scale.data() + row;
+  const float* offset = grid.offset.data() + row;
+  VF s[kVecs];
+  VF o[kVecs];
+  if (!kGeneral || grid.chunk_uniform) {
+    const size_t b = grid.chunk_block[c];
+    for (size_t j = 0; j < kVecs; ++j) {
+      s[j] = hn::Set(df, scale[b]);
+      o[j] = hn::Set(df, offset[b]);
+    }
+  } else {
+    for (size_t j = 0; j < kVecs; ++j) {
+      const VI idx = hn::LoadU(DI(), grid.lane_block.data() + c * kChunk + j * kLanes);
+      s[j] = hn::GatherIndex(df, scale, idx);
+      o[j] = hn::GatherIndex(df, offset, idx);
+    }
+  }
+  for (size_t j = 0; j < kVecs; ++j) {
+    // Exact: |q| <= 255, and an integer offset leaves |y| <= 510.
+    VF y = hn::Sub(hn::ConvertTo(df, qi[j]), o[j]);
+    if (kGeneral && grid.round_difference) y = RoundThroughF16(y);
+    const VF p = hn::Mul(s[j], y);
+    w[j] = round_f16 ? RoundThroughF16(p) : p;
+  }
+}
+
+template <int32_t kDType>
+struct QuantDataType {
   static constexpr bool kNibbles = kDType == WK_DTYPE_INT4 || kDType == WK_DTYPE_UINT4;
   static constexpr bool kSigned = kDType == WK_DTYPE_INT4 || kDType == WK_DTYPE_INT8;
+  // The lane type of unpacked integers.
   using T = std::conditional_t<kSigned, int8_t, uint8_t>;
+};
+
+template <int32_t kDType, bool kF16, bool kGeneral>
+struct QuantMatrixDecoder {
+  static constexpr bool kNibbles = QuantDataType<kDType>::kNibbles;
+  using T = typename QuantDataType<kDType>::T;
   using D16 = hn::Full128<T>;
 
   static constexpr size_t kStepChunks = 1;
@@ -96,11 +154,11 @@ struct QuantMatrixDecoder {
       uint64_t bits;
       std::memcpy(&bits, p, 8);
       if (element & 1) bits = (bits >> 4) | (static_cast<uint64_t>(p[8]) << 60);
-      q = Nibbles(bits);
+      q = UnpackNibbles<T>(bits);
     } else {
       q = hn::LoadU(D16(), reinterpret_cast<const T*>(plan.data + element));
     }
-    Dequantize(r, c, q, w);
+    DequantizeChunk<kGeneral, T>(plan.grid, kF16, r, c, q, w);
   }
 
   HWY_INLINE void DecodeTail(size_t r, size_t c, VF* w) const {
@@ -111,60 +169,13 @@ struct QuantMatrixDecoder {
       const uint32_t raw = ReadRawElement(plan.data, plan.data_dtype, element + i);
       t[i] = static_cast<T>(raw);
     }
-    Dequantize(r, c, hn::Load(D16(), t), w);
-  }
-
- private:
-  // Element 2i is the low nibble of byte i; int4 is sign-extended.
-  HWY_INLINE hn::Vec<D16> Nibbles(uint64_t bits) const {
-    const hn::Full128<uint8_t> d8;
-    const hn::Full128<uint64_t> d64;
-    const auto mask = hn::Set(d8, 0x0F);
-    const auto lo = hn::And(hn::BitCast(d8, hn::Set(d64, bits)), mask);
-    const auto hi = hn::And(hn::BitCast(d8, hn::Set(d64, bits >> 4)), mask);
-    auto v = hn::InterleaveLower(d8, lo, hi);
-    if constexpr (kSigned) {
-      const auto eight = hn::Set(d8, 8);
-      v = hn::Sub(hn::Xor(v, eight), eight);
-    }
-    return hn::BitCast(D16(), v);
-  }
-
-  HWY_INLINE void Dequantize(size_t r, size_t c, hn::Vec<D16> q, VF* w) const {
-    const DF df;
-    VI qi[kVecs];
-    WidenChunkInts<T>(q, qi);
-    const size_t row = r / plan.rows_per_block * plan.scale_cols;
-    const float* scale = plan.scale.data() + row;
-    const float* offset = plan.offset.data() + row;
-    VF s[kVecs];
-    VF o[kVecs];
-    if (!kGeneral || plan.chunk_uniform) {
-      const size_t b = plan.chunk_block[c];
-      for (size_t j = 0; j < kVecs; ++j) {
-        s[j] = hn::Set(df, scale[b]);
-        o[j] = hn::Set(df, offset[b]);
-      }
-    } else {
-      for (size_t j = 0; j < kVecs; ++j) {
-        const VI idx = hn::LoadU(DI(), plan.lane_block.data() + c * kChunk + j * kLanes);
-        s[j] = hn::GatherIndex(df, scale, idx);
-        o[j] = hn::GatherIndex(df, offset, idx);
-      }
-    }
-    for (size_t j = 0; j < kVecs; ++j) {
-      // Exact: |q| <= 255, and an integer offset leaves |y| <= 510.
-      VF y = hn::Sub(hn::ConvertTo(df, qi[j]), o[j]);
-      if (kGeneral && plan.round_difference) y = RoundThroughF16(y);
-      const VF p = hn::Mul(s[j], y);
-      w[j] = kF16 ? RoundThroughF16(p) : p;
-    }
+    DequantizeChunk<kGeneral, T>(plan.grid, kF16, r, c, hn::Load(D16(), t), w);
   }
 };
 
 template <int32_t kDType, bool kGeneral>
 HWY_INLINE void GemvFor(const QuantMatrixPlan& plan, const GemvOperands& io) {
-  if (plan.round_f16) {
+  if (plan.grid.round_f16) {
     const QuantMatrixDecoder<kDType, true, kGeneral> dec{plan};
     GemvAllRows(dec, plan.rows, plan.cols, io.x, io.x_f16, io.batch, io.y, io.y_f16);
   } else {
@@ -175,7 +186,7 @@ HWY_INLINE void GemvFor(const QuantMatrixPlan& plan, const GemvOperands& io) {
 
 template <int32_t kDType>
 HWY_INLINE void GemvFor(const QuantMatrixPlan& plan, const GemvOperands& io) {
-  if (plan.chunk_uniform && !plan.round_difference) return GemvFor<kDType, false>(plan, io);
+  if (plan.grid.chunk_uniform && !plan.grid.round_difference) return GemvFor<kDType, false>(plan, io);
   GemvFor<kDType, true>(plan, io);
 }
 

@@ -10,29 +10,18 @@
 
 #include "gemv/gemv_operands.h"
 #include "quantization/bss_spec.h"
+#include "quantization/quant_scale_grid.h"
 
 namespace wk {
 
-// weight[r, k] = RN_T(s * y), y = T(q[r, k]) - o (rounded to T first when o is a float and T
-// is fp16), with s, o the scale and offset of (r, k)'s block. Every value fits fp32 exactly,
-// and every fp32 step below rounds exactly as Core ML's (FORMATS.md §7.3, docs/ARITHMETIC.md).
 struct QuantMatrixPlan {
   const uint8_t* data;  // borrowed, [rows, cols] packed
   size_t data_bytes;
   int32_t data_dtype;   // int4, uint4, int8, uint8
   size_t rows;
   size_t cols;
-  BssSpec spec;           // for the exact scalar path (decompression)
-  bool round_f16;         // T = fp16: weights are RN16 of the fp32 product
-  bool round_difference;  // fp16 T with a float offset: y is RN16 first
-  size_t scale_cols;      // Sc
-  size_t rows_per_block;  // rows / Sr
-  std::vector<float> scale;   // [Sr][Sc], exact values
-  std::vector<float> offset;  // [Sr][Sc], exact values (0 without offset)
-  // Blocks that start on chunk boundaries take one scale per 16-column chunk; others, per lane.
-  bool chunk_uniform;
-  std::vector<uint32_t> chunk_block;  // [ceil(cols / 16)]
-  std::vector<int32_t> lane_block;    // [16 ceil(cols / 16)], per-lane blocks
+  BssSpec spec;  // for the exact scalar path (decompression)
+  QuantScaleGrid grid;
   int32_t weight_dtype;
   uint64_t compressed_bytes;
   // W8A8 (int8 data, no offset, one scale per row): sum of each row's weights, for the unsigned

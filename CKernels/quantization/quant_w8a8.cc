@@ -133,7 +133,7 @@ void QuantMatrixGemvW8A8(const QuantMatrixPlan& plan, const GemvOperands& io) {
     int32_t dots[kRows];
     size_t r = 0;
     const auto finish = [&](size_t row, int32_t dot) {
-      const float s = plan.scale[row / plan.rows_per_block];
+      const float s = plan.grid.scale[row / plan.grid.rows_per_block];
       const float y = (static_cast<float>(dot) * sx) * s;
       StoreResult(std::isnan(y) ? BitsFloat(kCanonicalNaNBits) : y, yb, row, io.y_f16);
     };

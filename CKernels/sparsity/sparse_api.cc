@@ -10,6 +10,8 @@
 #include "common/tensor.h"
 #include "gemv/gemv_operands.h"
 #include "palettization/lut_spec.h"
+#include "quantization/bss_spec.h"
+#include "quantization/quant_scale_grid.h"
 #include "sparsity/sparse_plan.h"
 
 struct wk_sparse_matrix {
@@ -299,13 +301,25 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
     return Fail(ctx, WK_ERROR_INVALID_SHAPE, "values: rank %u; rank 1 expected", values->rank);
   }
   const bool palettized = desc->lut != nullptr;
-  if (!palettized && !IsFloatDType(values->dtype)) {
+  const bool quantized = desc->scale != nullptr;
+  if (palettized && quantized) {
+    return Fail(ctx, WK_ERROR_UNSUPPORTED, "lut and scale: a quantized LUT is not fused");
+  }
+  if (!quantized && desc->offset != nullptr) {
+    return Fail(ctx, WK_ERROR_INVALID_ARGUMENT, "offset: given without a scale");
+  }
+  if (!palettized && !quantized && !IsFloatDType(values->dtype)) {
     return Fail(ctx, WK_ERROR_INVALID_DTYPE, "values: dtype %s; fp16 or fp32 expected",
                 wk_dtype_name(values->dtype));
   }
   if (palettized && !IsIndexDType(values->dtype)) {
     return Fail(ctx, WK_ERROR_INVALID_DTYPE,
                 "values: dtype %s; LUT indices uint1, uint2, uint3, uint4, uint6 or uint8 expected",
+                wk_dtype_name(values->dtype));
+  }
+  if (quantized && !IsQuantizedDType(values->dtype)) {
+    return Fail(ctx, WK_ERROR_INVALID_DTYPE,
+                "values: dtype %s; with a scale, int4, uint4, int8 or uint8 expected",
                 wk_dtype_name(values->dtype));
   }
   const uint8_t* m = static_cast<const uint8_t*>(mask->data);
@@ -317,6 +331,7 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
   plan->values = static_cast<const uint8_t*>(values->data);
   plan->value_bytes = values->nbytes;
   plan->nonzeros = nonzeros;
+  plan->value_dtype = values->dtype;
   plan->nbits = 0;
   plan->compressed_bytes = mask->nbytes + values->nbytes;
   if (palettized) {
@@ -353,6 +368,13 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
       }
     }
     plan->compressed_bytes += lut->nbytes;
+  } else if (quantized) {
+    BssSpec& spec = plan->quant_spec;
+    WK_TRY(CheckBss(values->dtype, 2, mask->shape, desc->scale, desc->offset, "scale", ctx, &spec));
+    plan->kind = SparseValueKind::kQuant;
+    plan->weight_dtype = spec.scale_dtype;
+    BuildQuantScaleGrid(&spec, plan->rows, plan->cols, &plan->quant);
+    plan->compressed_bytes += desc->scale->nbytes + (desc->offset != nullptr ? desc->offset->nbytes : 0);
   } else {
     plan->kind = values->dtype == WK_DTYPE_FP16 ? SparseValueKind::kF16 : SparseValueKind::kF32;
     plan->weight_dtype = values->dtype;
@@ -364,17 +386,17 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
     ones += CountOnes(m, uint64_t{r} * plan->cols, uint64_t{r + 1} * plan->cols);
   }
   plan->row_start[plan->rows] = ones;
-  // Unchecked reads: 4 mask bytes from each full chunk's first byte and, for stored values, 16
-  // bytes from each group's first value (at most the row's end).
+  // Unchecked reads: 4 mask bytes from each full chunk's first byte and, for stored or
+  // quantized values, 16 bytes from the byte of each group's first value (at most the row's end).
   const size_t full = plan->cols / 16;
-  const uint32_t elem_bytes = values->dtype == WK_DTYPE_FP16 ? 2 : 4;
+  const uint32_t value_bits = DTypeBits(values->dtype);
   size_t fast = plan->rows;
   while (fast > 0) {
     const size_t r = fast - 1;
     const bool mask_ok =
         full == 0 || ((uint64_t{r} * plan->cols + 16 * (full - 1)) >> 3) + 4 <= plan->mask_bytes;
     const bool values_ok =
-        palettized || plan->row_start[r + 1] * elem_bytes + 16 <= plan->value_bytes;
+        palettized || plan->row_start[r + 1] * value_bits / 8 + 16 <= plan->value_bytes;
     if (mask_ok && values_ok) break;
     --fast;
   }
@@ -396,6 +418,25 @@ void DecompressLut(const SparseMatrixPlan& plan, uint8_t* out) {
       const uint32_t index = ReadPackedField(plan.values, plan.value_bytes, j++, plan.nbits);
       std::memcpy(out + i * elem_bytes, &plan.tables[t + index], elem_bytes);
     }
+  }
+}
+
+// Dense weights of a sparse + quantized matrix: each non-zero dequantized with its position's
+// block, exactly as constexpr_sparse_blockwise_shift_scale.
+void DecompressQuant(const SparseMatrixPlan& plan, uint8_t* out) {
+  const BssSpec& spec = plan.quant_spec;
+  const uint32_t elem_bytes = plan.weight_dtype == WK_DTYPE_FP16 ? 2 : 4;
+  const uint64_t count = uint64_t{plan.rows} * plan.cols;
+  std::memset(out, 0, static_cast<size_t>(count * elem_bytes));
+  uint64_t j = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (!Bit(plan.mask, i)) continue;
+    const uint64_t s = BssScaleIndex(spec, i);
+    const uint32_t off = spec.offset_dtype != 0 ? ReadRawElement(spec.offset, spec.offset_dtype, s) : 0;
+    const uint32_t w = BssElement(spec.data_dtype, ReadRawElement(plan.values, spec.data_dtype, j++),
+                                  spec.scale_dtype, ReadRawElement(spec.scale, spec.scale_dtype, s),
+                                  spec.offset_dtype, off);
+    std::memcpy(out + i * elem_bytes, &w, elem_bytes);
   }
 }
 
@@ -500,6 +541,7 @@ wk_status wk_sparse_matrix_get_info(const wk_sparse_matrix* matrix, wk_sparse_ma
   info->cols = static_cast<int64_t>(plan.cols);
   info->nonzeros = static_cast<int64_t>(plan.nonzeros);
   info->nbits = plan.nbits;
+  info->value_dtype = plan.value_dtype;
   info->weight_dtype = plan.weight_dtype;
   info->compressed_bytes = plan.compressed_bytes;
   return WK_OK;
@@ -520,6 +562,9 @@ wk_status wk_sparse_matrix_decompress(const wk_sparse_matrix* matrix, const wk_b
   uint8_t* dst = static_cast<uint8_t*>(out->data);
   if (plan.kind == SparseValueKind::kLut) {
     DecompressLut(plan, dst);
+  } else if (plan.kind == SparseValueKind::kQuant) {
+    const DefaultFloatEnvironment env;
+    DecompressQuant(plan, dst);
   } else {
     RunSparseExpand(target, plan.mask, count, plan.values, plan.nonzeros,
                     plan.kind == SparseValueKind::kF16 ? 2 : 4, dst);
@@ -542,7 +587,11 @@ wk_status wk_sparse_matrix_gemv(const wk_sparse_matrix* matrix, const wk_tensor*
   }
   try {
     const DefaultFloatEnvironment env;
-    RunSparseMatrixGemv(target, plan, io);
+    if (plan.kind == SparseValueKind::kQuant) {
+      RunSparseQuantMatrixGemv(target, plan, io);
+    } else {
+      RunSparseMatrixGemv(target, plan, io);
+    }
   } catch (const std::bad_alloc&) {
     return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "x: fp16 widening scratch allocation failed");
   }

@@ -8,15 +8,19 @@
 #include <vector>
 
 #include "gemv/gemv_operands.h"
+#include "quantization/bss_spec.h"
+#include "quantization/quant_scale_grid.h"
 
 namespace wk {
 
 // Byte-shuffle patterns that scatter packed values to the set bits of a mask: for fp16, the 8
 // columns of a mask byte (lane i takes value popcount(m & ((1 << i) - 1)) when bit i is set);
-// for fp32, the 4 columns of a nibble. 0x80 selects zero.
+// for fp32, the 4 columns of a nibble; for 1-byte integers, the 8 columns of a mask byte (byte i
+// of u8[m]). 0x80 selects zero.
 struct SparseExpandTables {
   alignas(16) uint8_t f16[256][16];
   alignas(16) uint8_t f32[16][16];
+  uint64_t u8[256];
 };
 
 constexpr SparseExpandTables MakeSparseExpandTables() {
@@ -27,6 +31,7 @@ constexpr SparseExpandTables MakeSparseExpandTables() {
       const bool set = (m >> lane) & 1u;
       t.f16[m][2 * lane] = set ? static_cast<uint8_t>(2 * next) : 0x80;
       t.f16[m][2 * lane + 1] = set ? static_cast<uint8_t>(2 * next + 1) : 0x80;
+      t.u8[m] |= static_cast<uint64_t>(set ? next : 0x80) << (8 * lane);
       if (m < 16 && lane < 4) {
         for (uint32_t b = 0; b < 4; ++b) {
           t.f32[m][4 * lane + b] = set ? static_cast<uint8_t>(4 * next + b) : 0x80;
@@ -54,6 +59,7 @@ enum class SparseValueKind : uint8_t {
   kF16,  // fp16 values (constexpr_sparse_to_dense)
   kF32,  // fp32 values
   kLut,  // n-bit LUT indices of the non-zeros (constexpr_lut_to_sparse -> sparse_to_dense)
+  kQuant,  // int4/uint4/int8/uint8 non-zeros (constexpr_sparse_blockwise_shift_scale -> ...)
 };
 
 // A sparse [rows, cols] matrix: a uint1 mask over rows * cols and the values of its ones in
@@ -67,6 +73,7 @@ struct SparseMatrixPlan {
   size_t value_bytes;
   uint64_t nonzeros;
   SparseValueKind kind;
+  int32_t value_dtype;
   // kLut: weight = tables[row group][column group][index], raw bits of weight_dtype.
   uint32_t nbits;
   size_t entries;
@@ -74,15 +81,21 @@ struct SparseMatrixPlan {
   size_t column_groups;
   std::vector<uint32_t> tables;
   std::vector<uint32_t> column_table_offset;  // [cols], empty with one column group
+  // kQuant: weight = the dequantized non-zero, with the block of its (row, column).
+  BssSpec quant_spec;  // for the exact scalar path (decompression)
+  QuantScaleGrid quant;
   // Ordinal of each row's first non-zero, [rows + 1]: computed once, never per call.
   std::vector<uint64_t> row_start;
-  // Rows whose full chunks may read 4 mask bytes and a vector of values without a bounds check.
+  // Rows whose full chunks may read 4 mask bytes and 16 bytes from the next value's byte without
+  // a bounds check.
   size_t fast_rows;
   int32_t weight_dtype;  // fp16 or fp32
   uint64_t compressed_bytes;
 };
 
 void RunSparseMatrixGemv(uint64_t target, const SparseMatrixPlan& plan, const GemvOperands& io);
+// kQuant matrices (sparse_quant_gemv.cc).
+void RunSparseQuantMatrixGemv(uint64_t target, const SparseMatrixPlan& plan, const GemvOperands& io);
 // Scatters `count` mask bits' values (2 or 4 bytes each, `value_count` of them) into out, zeros
 // elsewhere: constexpr_sparse_to_dense for fp16 and fp32 data.
 void RunSparseExpand(uint64_t target, const uint8_t* mask, uint64_t count, const uint8_t* values,

@@ -537,6 +537,64 @@ struct CABITests {
     #expect(wk_lut_matrix_gemv(m, &tx, &onX, code(WK_DTYPE_FP32), &ctx) == WK_ERROR_ALIASING)
   }
 
+  /// The header promises that quantized and sparse + quantized matrices copy their scale and
+  /// offset: overwriting the caller's buffers after create changes neither the decompressed
+  /// weights nor the GEMV.
+  @Test("quant and sparse + quant matrices copy scale and offset at create")
+  func matricesCopyScales() throws {
+    var r = SplitMix64(seed: 0x5CA1E)
+    let (rows, cols) = (6, 40)
+    let bits = r.maskBits(rows: rows, cols: cols, density: 0.6)
+    let mask = Bytes(BitPacking.pack(bits, dtype: .uint1))
+    let data = Bytes(try r.integerTensor(.int4, shape: [rows, cols]).bytes)
+    let values = Bytes(try r.integerTensor(.int4, shape: [bits.reduce(0, +)]).bytes)
+    let scale = Bytes(try r.floatTensor(.fp16, shape: [rows, 2], .finite).bytes)
+    let offset = Bytes(try r.integerTensor(.int4, shape: [rows, 2]).bytes)
+    let x = Bytes(try r.floatTensor(.fp32, shape: [cols], .finite).bytes)
+    defer { withExtendedLifetime((mask, data, values, scale, offset, x)) {} }
+    let ts = cTensor(scale.base, nbytes: scale.count, dtype: code(WK_DTYPE_FP16), shape: [Int64(rows), 2])
+    let to = cTensor(offset.base, nbytes: offset.count, dtype: code(WK_DTYPE_INT4), shape: [Int64(rows), 2])
+    var tx = cTensor(x.base, nbytes: x.count, dtype: code(WK_DTYPE_FP32), shape: [Int64(cols)])
+    let weightBytes = rows * cols * 2
+    /// Decompressed weights and GEMV result, as bytes.
+    func outputs(_ decompress: (UnsafeMutablePointer<wk_buffer>) -> wk_status, _ gemv: (UnsafeMutablePointer<wk_buffer>) -> wk_status) -> [UInt8] {
+      let out = Bytes(count: weightBytes + 4 * rows, fill: 0)
+      var w = wk_buffer(data: out.base, nbytes: weightBytes)
+      var y = wk_buffer(data: out.base + weightBytes, nbytes: 4 * rows)
+      #expect(decompress(&w) == WK_OK && gemv(&y) == WK_OK)
+      return out.array
+    }
+    var quant: OpaquePointer?
+    var sparse: OpaquePointer?
+    withTensorPointers([
+      cTensor(data.base, nbytes: data.count, dtype: code(WK_DTYPE_INT4), shape: [Int64(rows), Int64(cols)]),
+      cTensor(mask.base, nbytes: mask.count, dtype: code(WK_DTYPE_UINT1), shape: [Int64(rows), Int64(cols)]),
+      cTensor(values.base, nbytes: values.count, dtype: code(WK_DTYPE_INT4), shape: [Int64(bits.reduce(0, +))]),
+      ts, to,
+    ]) { p in
+      var q = wk_quant_matrix_desc(data: p[0], scale: p[3], offset: p[4])
+      #expect(wk_quant_matrix_create(&q, &quant, nil) == WK_OK)
+      var s = wk_sparse_matrix_desc(mask: p[1], values: p[2], lut: nil, scale: p[3], offset: p[4])
+      #expect(wk_sparse_matrix_create(&s, &sparse, nil) == WK_OK)
+    }
+    defer {
+      wk_quant_matrix_destroy(quant)
+      wk_sparse_matrix_destroy(sparse)
+    }
+    let runQuant = {
+      outputs({ wk_quant_matrix_decompress(quant, $0, nil) }, { wk_quant_matrix_gemv(quant, &tx, $0, code(WK_DTYPE_FP32), nil) })
+    }
+    let runSparse = {
+      outputs({ wk_sparse_matrix_decompress(sparse, $0, nil) }, { wk_sparse_matrix_gemv(sparse, &tx, $0, code(WK_DTYPE_FP32), nil) })
+    }
+    let (quantBefore, sparseBefore) = (runQuant(), runSparse())
+    scale.base.initializeMemory(as: UInt8.self, repeating: 0xFF, count: scale.count)  // NaN scales
+    offset.base.initializeMemory(as: UInt8.self, repeating: 0x77, count: offset.count)
+    let (quantSame, sparseSame) = (runQuant() == quantBefore, runSparse() == sparseBefore)
+    #expect(quantSame, "quant matrix read the caller's scale or offset after create")
+    #expect(sparseSame, "sparse + quant matrix read the caller's scale or offset after create")
+  }
+
   @Test("targets, dtypes and statuses are described")
   func descriptions() {
     let count = wk_compiled_targets(nil, 0)

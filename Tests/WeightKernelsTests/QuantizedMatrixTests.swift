@@ -15,6 +15,18 @@ struct QuantMatrixCase: CustomStringConvertible {
   /// How the scale grid [Sr, Sc] covers [rows, cols].
   enum Grid: String, CaseIterable {
     case perTensor, perRow, perColumn, perBlock, rowAndColumnBlocks, elementwise
+
+    /// [Sr, Sc] over [rows, cols] with column blocks of `block` (a divisor of cols).
+    func shape(rows: Int, cols: Int, block: Int, _ r: inout SplitMix64) -> [Int] {
+      switch self {
+      case .perTensor: return [1, 1]
+      case .perRow: return [rows, 1]
+      case .perColumn: return [1, cols]
+      case .perBlock: return [rows, cols / block]
+      case .rowAndColumnBlocks: return [r.divisor(of: rows), cols / block]
+      case .elementwise: return [rows, cols]
+      }
+    }
   }
 
   enum OffsetKind: String, CaseIterable {
@@ -88,28 +100,26 @@ struct QuantMatrixCase: CustomStringConvertible {
     var rows = fixedRows ?? (r.chance(0.8) ? r.pick(extents) : r.int(1...70))
     if rows * cols > maxWeights { rows = max(1, maxWeights / cols) }
 
-    let gridShape: [Int]
-    switch grid {
-    case .perTensor: gridShape = [1, 1]
-    case .perRow: gridShape = [rows, 1]
-    case .perColumn: gridShape = [1, cols]
-    case .perBlock: gridShape = [rows, cols / block]
-    case .rowAndColumnBlocks: gridShape = [r.divisor(of: rows), cols / block]
-    case .elementwise: gridShape = [rows, cols]
-    }
-    let offsetKind = fixedOffset ?? r.pick(OffsetKind.allCases)
-    // An fp32 offset needs an fp32 scale (fp16 scale: .unsupported, tested separately).
-    let scaleType = offsetKind == .fp32 ? DType.fp32 : r.pick([DType.fp16, .fp32])
+    let gridShape = grid.shape(rows: rows, cols: cols, block: block, &r)
     let data = try quantizedData(&r, dataType, shape: [rows, cols])
-    let scale = try r.floatTensor(scaleType, shape: gridShape, scaleMix(&r))
-    let offset: Tensor?
-    switch offsetKind {
-    case .none: offset = nil
-    case .integer: offset = try r.integerTensor(dataType, shape: gridShape)
-    case .fp16: offset = try r.floatTensor(.fp16, shape: gridShape, offsetMix(&r))
-    case .fp32: offset = try r.floatTensor(.fp32, shape: gridShape, offsetMix(&r))
-    }
+    let (scale, offset) = try scaleAndOffset(&r, dataType: dataType, gridShape: gridShape, offset: fixedOffset)
     return QuantMatrixCase(data: data, scale: scale, offset: offset)
+  }
+
+  /// A random scale over `gridShape` and an offset of the given (or a random) kind; an fp32
+  /// offset comes with an fp32 scale (an fp16 scale is `.unsupported`, tested separately).
+  static func scaleAndOffset(
+    _ r: inout SplitMix64, dataType: DType, gridShape: [Int], offset fixedOffset: OffsetKind? = nil
+  ) throws -> (Tensor, Tensor?) {
+    let offsetKind = fixedOffset ?? r.pick(OffsetKind.allCases)
+    let scaleType = offsetKind == .fp32 ? DType.fp32 : r.pick([DType.fp16, .fp32])
+    let scale = try r.floatTensor(scaleType, shape: gridShape, scaleMix(&r))
+    switch offsetKind {
+    case .none: return (scale, nil)
+    case .integer: return (scale, try r.integerTensor(dataType, shape: gridShape))
+    case .fp16: return (scale, try r.floatTensor(.fp16, shape: gridShape, offsetMix(&r)))
+    case .fp32: return (scale, try r.floatTensor(.fp32, shape: gridShape, offsetMix(&r)))
+    }
   }
 }
 

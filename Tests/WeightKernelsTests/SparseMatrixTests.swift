@@ -5,8 +5,9 @@ import WeightKernels
 import WeightKernelsReference
 
 // SparseMatrix (fused expand-GEMV) on every SIMD target, bit for bit:
-//   decompress(target)  == the reference Core ML chain: sparse_to_dense (FORMATS.md §7.2), or
-//                          lut_to_sparse → sparse_to_dense (§7.4, §7.6);
+//   decompress(target)  == the reference Core ML chain: sparse_to_dense (FORMATS.md §7.2),
+//                          lut_to_sparse → sparse_to_dense (§7.4, §7.6), or
+//                          sparse_blockwise_shift_scale → sparse_to_dense (§7.5, §7.6);
 //   gemv(x, target)     == Reference.gemv(weights: that chain's output, x);
 //   gemv(x, target)     == DenseMatrix(weights: decompress(target)).gemv(x, target);
 //   y[b] of a batch     == the batch-1 result of row b.
@@ -55,23 +56,30 @@ struct SparseMatrixCase: CustomStringConvertible {
   let rows: Int
   let cols: Int
   let mask: Tensor
-  /// fp16/fp32 non-zeros, or (with `lut`) their uint1…uint8 LUT indices.
+  /// fp16/fp32 non-zeros, (with `lut`) their uint1…uint8 LUT indices, or (with `scale`) their
+  /// int4/uint4/int8/uint8 quantized values.
   let values: Tensor
   var lut: Tensor? = nil
+  var scale: Tensor? = nil
+  var offset: Tensor? = nil
 
   var nonzeros: Int { values.shape[0] }
 
-  /// What the non-zeros are: random, stored values of a dtype, or n-bit LUT indices with a
-  /// grouping (0 per-tensor, 1 row groups, 2 column groups, 3 both; nil random).
+  /// What the non-zeros are: random, stored values of a dtype, n-bit LUT indices with a
+  /// grouping (0 per-tensor, 1 row groups, 2 column groups, 3 both; nil random), or quantized
+  /// values of a dtype with a scale grid (nil random).
   enum Values {
     case random
     case stored(DType)
     case lut(bits: Int, grouping: Int?)
+    case quantized(DType, grid: QuantMatrixCase.Grid?)
   }
 
   var description: String {
     var s = "[\(rows), \(cols)] D=\(nonzeros) values \(values.dtype)"
     if let lut { s += " lut \(lut.dtype)\(lut.shape)" }
+    if let scale { s += " scale \(scale.dtype)\(scale.shape)" }
+    if let offset { s += " offset \(offset.dtype)\(offset.shape)" }
     return s
   }
 
@@ -83,14 +91,26 @@ struct SparseMatrixCase: CustomStringConvertible {
 
   /// The Core ML chain on the reference: the dense weights.
   func referenceDense() throws -> Tensor {
-    guard let lut else { return try Reference.sparseToDenseIOS18(nonzeroData: values, mask: mask) }
-    let sparse = try Reference.lutToSparse(indicesMask: mask, indicesNonzeroData: values, lut: lut, vectorAxis: nil)
-    return try Reference.sparseToDenseIOS18(nonzeroData: sparse.nonzeroData, mask: sparse.mask)
+    if let lut {
+      let sparse = try Reference.lutToSparse(indicesMask: mask, indicesNonzeroData: values, lut: lut, vectorAxis: nil)
+      return try Reference.sparseToDenseIOS18(nonzeroData: sparse.nonzeroData, mask: sparse.mask)
+    }
+    if let scale {
+      // As coremltools saves it: the original mask feeds sparse_to_dense.
+      let sparse = try Reference.sparseBlockwiseShiftScale(dataMask: mask, nonzeroData: values, scale: scale, offset: offset)
+      return try Reference.sparseToDenseIOS18(nonzeroData: sparse.nonzeroData, mask: mask)
+    }
+    return try Reference.sparseToDenseIOS18(nonzeroData: values, mask: mask)
   }
 
-  func matrix() throws -> SparseMatrix { try SparseMatrix(mask: mask, values: values, lut: lut) }
+  func matrix() throws -> SparseMatrix {
+    if let scale { return try SparseMatrix(mask: mask, values: values, scale: scale, offset: offset) }
+    return try SparseMatrix(mask: mask, values: values, lut: lut)
+  }
 
-  var compressedBytes: Int { mask.bytes.count + values.bytes.count + (lut?.bytes.count ?? 0) }
+  var compressedBytes: Int {
+    mask.bytes.count + values.bytes.count + (lut?.bytes.count ?? 0) + (scale?.bytes.count ?? 0) + (offset?.bytes.count ?? 0)
+  }
 
   /// Stored fp16/fp32 values or n-bit LUT indices with a per-tensor, row-grouped,
   /// column-grouped or doubly grouped fp16/fp32 LUT.
@@ -103,7 +123,14 @@ struct SparseMatrixCase: CustomStringConvertible {
     let floatType = r.pick([DType.fp16, .fp32])
     var choice = values
     if case .random = choice {
-      choice = r.chance(0.4) ? .lut(bits: r.pick(DType.indexBits), grouping: nil) : .stored(floatType)
+      switch r.int(0..<10) {
+      case 0..<3: choice = .lut(bits: r.pick(DType.indexBits), grouping: nil)
+      case 3..<6: choice = .quantized(r.pick(QuantMatrixCase.dataTypes), grid: nil)
+      default: choice = .stored(floatType)
+      }
+    }
+    if case .quantized(let dtype, let grid) = choice {
+      return try quantized(&r, mask: mask, rows: rows, cols: cols, nonzeros: d, dtype: dtype, grid: grid)
     }
     guard case .lut(let n, let grouping) = choice else {
       guard case .stored(let dtype) = choice else { preconditionFailure() }
@@ -122,6 +149,19 @@ struct SparseMatrixCase: CustomStringConvertible {
     let indices = try r.indices(bits: n, shape: [d], garbagePadding: r.chance(0.5))
     let lut = try r.floatTensor(floatType, shape: [gr, gc, 1 << n, 1], valueMix(&r))
     return SparseMatrixCase(rows: rows, cols: cols, mask: mask, values: indices, lut: lut)
+  }
+
+  /// Quantized non-zeros with a scale grid over [rows, cols] and a random offset kind.
+  static func quantized(
+    _ r: inout SplitMix64, mask: Tensor, rows: Int, cols: Int, nonzeros d: Int, dtype: DType,
+    grid fixedGrid: QuantMatrixCase.Grid?
+  ) throws -> SparseMatrixCase {
+    let grid = fixedGrid ?? r.pick(QuantMatrixCase.Grid.allCases)
+    let gridShape = grid.shape(rows: rows, cols: cols, block: r.divisor(of: cols), &r)
+    let (scale, offset) = try QuantMatrixCase.scaleAndOffset(&r, dataType: dtype, gridShape: gridShape)
+    return SparseMatrixCase(
+      rows: rows, cols: cols, mask: mask, values: try QuantMatrixCase.quantizedData(&r, dtype, shape: [d]),
+      scale: scale, offset: offset)
   }
 
   static func make(_ r: inout SplitMix64, maxWeights: Int = 2500) throws -> SparseMatrixCase {
@@ -156,6 +196,7 @@ struct SparseMatrixTests {
     #expect(matrix.rows == c.rows && matrix.cols == c.cols, "\(context): shape \(matrix.rows)×\(matrix.cols)")
     #expect(matrix.nonzeroCount == c.nonzeros, "\(context): nonzeroCount \(matrix.nonzeroCount)")
     #expect(matrix.bits == c.lut.map { _ in c.values.dtype.bits }, "\(context): bits \(String(describing: matrix.bits))")
+    #expect(matrix.valueType == c.values.dtype, "\(context): valueType \(matrix.valueType)")
     #expect(matrix.weightType == expectedDense.dtype, "\(context): weightType \(matrix.weightType)")
     #expect(matrix.compressedByteCount == c.compressedBytes, "\(context): compressedByteCount \(matrix.compressedByteCount), operands hold \(c.compressedBytes)")
 
@@ -180,7 +221,7 @@ struct SparseMatrixTests {
     }
   }
 
-  @Test("random shapes, densities, stored values and LUTs", .shrinking(false), arguments: SIMDTarget.compiled)
+  @Test("random shapes, densities, stored, LUT and quantized values", .shrinking(false), arguments: SIMDTarget.compiled)
   func randomMatrices(target: SIMDTarget) async throws {
     try requireSupported(target)
     await Property.check(count: 120) { seed in
@@ -206,16 +247,19 @@ struct SparseMatrixTests {
   /// Every column count 1…35 and a few multi-chunk ones, with fp16, fp32 and LUT values at
   /// densities 0, 1 and random: rows starting at every bit offset of the mask, chunk tails, and
   /// the last rows whose 16-byte value groups would reach past the end of the values.
-  @Test("every cols 1…35, 47…49, 63…65 × fp16 / fp32 / LUT × density", arguments: SIMDTarget.compiled)
+  @Test("every cols 1…35, 47…49, 63…65 × fp16 / fp32 / LUT / int4 / int8 × density", arguments: SIMDTarget.compiled)
   func everyColumnCount(target: SIMDTarget) throws {
     try requireSupported(target)
     for cols in Array(1...35) + [47, 48, 49, 63, 64, 65] {
-      for kind in 0..<3 {
+      for kind in 0..<5 {
         let seed = UInt64(cols << 8 | kind)
         var r = SplitMix64(seed: 0x5A00_0000 + seed)
         let rows = r.pick([1, 2, 3, 5, 7, 9, 17])
         let density = [0, 1, Double.random(in: 0...1, using: &r)][r.int(0..<3)]
-        let choices: [SparseMatrixCase.Values] = [.stored(.fp16), .stored(.fp32), .lut(bits: r.pick(DType.indexBits), grouping: nil)]
+        let choices: [SparseMatrixCase.Values] = [
+          .stored(.fp16), .stored(.fp32), .lut(bits: r.pick(DType.indexBits), grouping: nil),
+          .quantized(r.pick([.int4, .uint4]), grid: nil), .quantized(r.pick([.int8, .uint8]), grid: nil),
+        ]
         let values = choices[kind]
         let c = try SparseMatrixCase.make(&r, rows: rows, cols: cols, density: density, values: values)
         try Self.check(c, &r, target: target, label: "seed \(hex(0x5A00_0000 + seed))")
@@ -233,6 +277,23 @@ struct SparseMatrixTests {
         var r = SplitMix64(seed: seed)
         let c = try SparseMatrixCase.make(
           &r, rows: r.pick([6, 8, 12, 24]), cols: r.pick([16, 24, 40, 48, 96]), values: .lut(bits: n, grouping: grouping))
+        try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
+      }
+    }
+  }
+
+  /// Sparse + quantized: every data type × every scale grid, fp16 and fp32 scales, random
+  /// offsets; a pruned weight stays +0 even where its block's offset makes 0 dequantize to
+  /// non-zero.
+  @Test("sparse + quantized: every data type × every grid", arguments: SIMDTarget.compiled)
+  func quantizedGrids(target: SIMDTarget) throws {
+    try requireSupported(target)
+    for (t, dtype) in QuantMatrixCase.dataTypes.enumerated() {
+      for (g, grid) in QuantMatrixCase.Grid.allCases.enumerated() {
+        let seed = UInt64(0x5C00 + t << 4 | g)
+        var r = SplitMix64(seed: seed)
+        let c = try SparseMatrixCase.make(
+          &r, rows: r.pick([3, 6, 8, 12]), cols: r.pick([16, 24, 40, 48, 96, 100]), values: .quantized(dtype, grid: grid))
         try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
       }
     }
@@ -406,6 +467,28 @@ struct SparseMatrixInvalidTests {
     // An int8/uint8 LUT (quantized palettization) is valid for the op but not fused.
     for dtype in [DType.int8, .uint8, .int16, .uint32, .uint4] {
       expectKind(.invalidDType, "\(dtype) LUT") { try SparseMatrix(mask: mask, values: indices, lut: try zeros(dtype, [1, 1, 8, 1])) }
+    }
+
+    // Sparse + quantized: integer values only; a LUT and a scale together are not fused; an
+    // offset needs a scale; scale grids as blockwise_shift_scale.
+    let scale = try r.floatTensor(.fp16, shape: [6, 1], .finite)
+    _ = try SparseMatrix(mask: mask, values: try zeros(.int4, [d]), scale: scale, offset: try zeros(.int4, [6, 1]))
+    for dtype in [DType.fp16, .fp32, .uint1, .uint2, .int16] {
+      expectKind(.invalidDType, "quantized values \(dtype)") { try SparseMatrix(mask: mask, values: try zeros(dtype, [d]), scale: scale) }
+    }
+    expectKind(.invalidShape, "quantized D = ones + 1") { try SparseMatrix(mask: mask, values: try zeros(.int8, [d + 1]), scale: scale) }
+    for shape in [[4, 1], [1, 3], [6, 20, 1], [6]] {
+      expectKind(.invalidShape, "scale shape \(shape)") { try SparseMatrix(mask: mask, values: try zeros(.int8, [d]), scale: try zeros(.fp16, shape)) }
+    }
+    expectKind(.invalidDType, "int8 scale") { try SparseMatrix(mask: mask, values: try zeros(.int8, [d]), scale: try zeros(.int8, [6, 1])) }
+    expectKind(.invalidDType, "uint8 offset for int8 values") {
+      try SparseMatrix(mask: mask, values: try zeros(.int8, [d]), scale: scale, offset: try zeros(.uint8, [6, 1]))
+    }
+    expectKind(.invalidShape, "offset shape unlike the scale's") {
+      try SparseMatrix(mask: mask, values: try zeros(.int8, [d]), scale: scale, offset: try zeros(.int8, [1, 1]))
+    }
+    expectKind(.unsupported, "fp32 offset with an fp16 scale") {
+      try SparseMatrix(mask: mask, values: try zeros(.int8, [d]), scale: scale, offset: try zeros(.fp32, [6, 1]))
     }
 
     // Vector palettization is not fused.

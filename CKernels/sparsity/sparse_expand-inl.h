@@ -1,0 +1,215 @@
+// Per-target expansion of packed non-zeros to the set bits of a mask, shared by the sparse
+// kernels (sparse_kernels.cc) and the sparse + quantized GEMV (sparse_quant_gemv.cc). Highway
+// 1.0.3 has no Expand: the values of a mask byte (fp16, 1-byte integers) or nibble (fp32) are
+// scattered with one table-driven byte shuffle whose zero lanes come for free
+// (TableLookupBytesOr0); AVX-512 targets use the native masked expand loads (vpexpandw with
+// VBMI2, vexpandps), which also never read past the last value.
+
+#if defined(WK_SPARSITY_SPARSE_EXPAND_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef WK_SPARSITY_SPARSE_EXPAND_INL_H_
+#undef WK_SPARSITY_SPARSE_EXPAND_INL_H_
+#else
+#define WK_SPARSITY_SPARSE_EXPAND_INL_H_
+#endif
+
+#include <cstring>
+
+#include "common/simd-inl.h"
+#include "hwy/cache_control.h"
+#include "hwy/highway.h"
+#include "sparsity/sparse_plan.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace wk {
+namespace HWY_NAMESPACE {
+
+using D8x16 = hn::Full128<uint8_t>;
+using D16x8 = hn::Full128<uint16_t>;
+using DF32x4 = hn::Full128<float>;
+using V16x8 = hn::Vec<D16x8>;
+using VF32x4 = hn::Vec<DF32x4>;
+
+// Address arithmetic for prefetches, which may point past a buffer (or offset a null one).
+HWY_INLINE void PrefetchAt(const uint8_t* base, uint64_t offset) {
+  hwy::Prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(base) + offset));
+}
+
+// 16 readable bytes holding the values at byte `offset`: in place, or (kSafe, near the end) a
+// zero-padded copy in scratch.
+template <bool kSafe>
+HWY_INLINE const uint8_t* GroupSource(const uint8_t* values, size_t value_bytes, uint64_t offset,
+                                      uint8_t* scratch) {
+  if (kSafe && offset + 16 > value_bytes) {
+    std::memset(scratch, 0, 16);
+    if (offset < value_bytes) std::memcpy(scratch, values + offset, value_bytes - offset);
+    return scratch;
+  }
+  return values + offset;
+}
+
+// 8 fp16 values at p scattered to the set bits of mask byte m.
+HWY_INLINE V16x8 ExpandF16Group(const uint8_t* p, uint32_t m) {
+  const D8x16 d8;
+  const hn::Vec<D8x16> pattern = hn::Load(d8, kSparseExpandTables.f16[m]);
+  return hn::BitCast(D16x8(), hn::TableLookupBytesOr0(hn::LoadU(d8, p), pattern));
+}
+
+// 4 fp32 values at p scattered to the set bits of nibble m.
+HWY_INLINE VF32x4 ExpandF32Group(const uint8_t* p, uint32_t m) {
+  const D8x16 d8;
+  const hn::Vec<D8x16> pattern = hn::Load(d8, kSparseExpandTables.f32[m]);
+  return hn::BitCast(DF32x4(), hn::TableLookupBytesOr0(hn::LoadU(d8, p), pattern));
+}
+
+// A chunk's 16 columns from its two expanded fp16 groups, as exact fp32 vectors.
+HWY_INLINE void WidenChunk(V16x8 lo, V16x8 hi, VF* w) {
+#if HWY_MAX_BYTES >= 64
+  w[0] = WidenF16(hn::Combine(DU16(), hi, lo));
+#elif HWY_MAX_BYTES == 32
+  w[0] = WidenF16(lo);
+  w[1] = WidenF16(hi);
+#else
+  const hn::Half<D16x8> dh;
+  w[0] = WidenF16(hn::LowerHalf(dh, lo));
+  w[1] = WidenF16(hn::UpperHalf(dh, lo));
+  w[2] = WidenF16(hn::LowerHalf(dh, hi));
+  w[3] = WidenF16(hn::UpperHalf(dh, hi));
+#endif
+}
+
+// A chunk's 16 columns from its four expanded fp32 groups.
+HWY_INLINE void AssembleChunk(const VF32x4* g, VF* w) {
+#if HWY_MAX_BYTES >= 64
+  const hn::Half<DF> dh;
+  w[0] = hn::Combine(DF(), hn::Combine(dh, g[3], g[2]), hn::Combine(dh, g[1], g[0]));
+#elif HWY_MAX_BYTES == 32
+  w[0] = hn::Combine(DF(), g[1], g[0]);
+  w[1] = hn::Combine(DF(), g[3], g[2]);
+#else
+  for (size_t j = 0; j < kVecs; ++j) w[j] = g[j];
+#endif
+}
+
+// The 16 weights of a chunk whose mask bits are `bits`, the first of its values being value
+// `nz` (advanced past them). Without kSafe, 16 bytes past each group's first value are readable.
+template <bool kSafe>
+HWY_INLINE void ExpandChunkF16(const uint8_t* values, size_t value_bytes, uint64_t& nz,
+                               uint32_t bits, VF* w) {
+#if HWY_TARGET == HWY_AVX3_DL
+  (void)value_bytes;
+  const hn::Vec<DU16> e{_mm256_maskz_expandloadu_epi16(static_cast<__mmask16>(bits),
+                                                       values + 2 * nz)};
+  w[0] = WidenF16(e);
+  nz += hwy::PopCount(bits);
+#else
+  HWY_ALIGN uint8_t scratch[2][16];
+  const uint32_t m0 = bits & 0xFFu;
+  const uint32_t m1 = bits >> 8;
+  const V16x8 lo = ExpandF16Group(GroupSource<kSafe>(values, value_bytes, 2 * nz, scratch[0]), m0);
+  nz += hwy::PopCount(m0);
+  const V16x8 hi = ExpandF16Group(GroupSource<kSafe>(values, value_bytes, 2 * nz, scratch[1]), m1);
+  nz += hwy::PopCount(m1);
+  WidenChunk(lo, hi, w);
+#endif
+}
+
+template <bool kSafe>
+HWY_INLINE void ExpandChunkF32(const uint8_t* values, size_t value_bytes, uint64_t& nz,
+                               uint32_t bits, VF* w) {
+#if HWY_TARGET <= HWY_AVX3
+  (void)value_bytes;
+  w[0] = VF{_mm512_maskz_expandloadu_ps(static_cast<__mmask16>(bits), values + 4 * nz)};
+  nz += hwy::PopCount(bits);
+#else
+  HWY_ALIGN uint8_t scratch[4][16];
+  VF32x4 g[4];
+  for (size_t i = 0; i < 4; ++i) {
+    const uint32_t m = (bits >> (4 * i)) & 0xFu;
+    g[i] = ExpandF32Group(GroupSource<kSafe>(values, value_bytes, 4 * nz, scratch[i]), m);
+    nz += hwy::PopCount(m);
+  }
+  AssembleChunk(g, w);
+#endif
+}
+
+// The 16 mask bits of a chunk starting at stream bit `bit`. Without kSafe, 4 bytes from the
+// chunk's first byte are readable.
+template <bool kSafe>
+HWY_INLINE uint32_t ChunkMaskBits(const uint8_t* mask, size_t mask_bytes, uint64_t bit) {
+  const size_t byte = static_cast<size_t>(bit >> 3);
+  uint32_t word = 0;
+  const size_t n = kSafe ? HWY_MIN(size_t{4}, mask_bytes - byte) : 4;
+  std::memcpy(&word, mask + byte, n);
+  return (word >> (bit & 7)) & 0xFFFFu;
+}
+
+// 16 one-byte lanes (lane i holding the chunk's i-th non-zero) scattered to the set bits of
+// the chunk's mask `bits`, zeros elsewhere.
+template <typename T>
+HWY_INLINE hn::Vec<hn::Full128<T>> ExpandChunkBytes(hn::Vec<hn::Full128<T>> packed, uint32_t bits) {
+  const hn::Full128<uint64_t> d64;
+  // The upper 8 lanes index past the lower byte's values; a zero selector stays negative.
+  const uint32_t m0 = bits & 0xFFu;
+  const uint64_t lo = kSparseExpandTables.u8[m0];
+  const uint64_t hi = kSparseExpandTables.u8[bits >> 8] + 0x0101010101010101ull * hwy::PopCount(m0);
+  const auto pattern = hn::InterleaveLower(d64, hn::Set(d64, lo), hn::Set(d64, hi));
+  return hn::TableLookupBytesOr0(packed, hn::BitCast(hn::Full128<T>(), pattern));
+}
+
+// Zeroes the weights of a chunk whose mask bit is clear (sparse_to_dense writes +0 there).
+HWY_INLINE void ZeroUnmasked(uint32_t bits, VF* w) {
+  const DF df;
+  const DU du;
+  alignas(64) static constexpr uint32_t kLaneBit[kChunk] = {
+      1u << 0, 1u << 1, 1u << 2,  1u << 3,  1u << 4,  1u << 5,  1u << 6,  1u << 7,
+      1u << 8, 1u << 9, 1u << 10, 1u << 11, 1u << 12, 1u << 13, 1u << 14, 1u << 15};
+  const VU b = hn::Set(du, bits);
+  for (size_t j = 0; j < kVecs; ++j) {
+    const auto set = hn::TestBit(b, hn::Load(du, kLaneBit + j * kLanes));
+    w[j] = hn::IfThenElseZero(hn::RebindMask(df, set), w[j]);
+  }
+}
+
+// The mask side of every sparse matrix decoder (the interface of simd-inl.h's GemvRowBlock):
+// each chunk's mask bits are read and handed, with the row's cursor, to
+// Derived::Expand<kSafe>(cursor, chunk, bits, w), which scatters the chunk's values.
+template <class Derived>
+struct SparseMaskDecoder {
+  static constexpr size_t kStepChunks = 1;
+  static constexpr bool kMultiRow = true;
+  // Each row carries two running positions: more rows would spill them.
+  static constexpr size_t kBlockRows = 2;
+
+  const SparseMatrixPlan& plan;
+
+  explicit SparseMaskDecoder(const SparseMatrixPlan& p) : plan(p) {}
+
+  size_t FastRows() const { return plan.fast_rows; }
+
+  template <bool kSafe, class Cursor>
+  HWY_INLINE void DecodeStep(Cursor& cur, size_t c, VF* w) const {
+    Decode<kSafe>(cur, c, w);
+  }
+
+  template <bool kSafe, class Cursor>
+  HWY_INLINE void Decode(Cursor& cur, size_t c, VF* w) const {
+    const uint32_t bits = ChunkMaskBits<kSafe>(plan.mask, plan.mask_bytes, cur.bit);
+    cur.bit += kChunk;
+    static_cast<const Derived*>(this)->template Expand<kSafe>(cur, c, bits, w);
+  }
+
+  template <class Cursor>
+  HWY_INLINE void DecodeTail(Cursor& cur, size_t c, VF* w) const {
+    const size_t valid = plan.cols - c * kChunk;
+    const uint32_t bits =
+        ChunkMaskBits<true>(plan.mask, plan.mask_bytes, cur.bit) & ((1u << valid) - 1);
+    cur.bit += valid;
+    static_cast<const Derived*>(this)->template Expand<true>(cur, c, bits, w);
+  }
+};
+
+}  // namespace HWY_NAMESPACE
+}  // namespace wk
+HWY_AFTER_NAMESPACE();
+
+#endif  // WK_SPARSITY_SPARSE_EXPAND_INL_H_

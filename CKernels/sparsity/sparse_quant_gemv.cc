@@ -1,0 +1,105 @@
+// Fused GEMV over sparse + quantized weights (constexpr_sparse_blockwise_shift_scale ->
+// sparse_to_dense, FORMATS.md §7.5, §7.6), compiled for every target: each chunk's non-zero
+// integers are scattered to their mask bits (sparse_expand-inl.h), dequantized with the blocks of
+// their dense positions (quant_matrix-inl.h), and the pruned lanes set to +0.
+#include "common/hwy_config.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "sparsity/sparse_quant_gemv.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include <cstring>
+
+#include "common/simd-inl.h"
+#include "hwy/highway.h"
+#include "quantization/quant_matrix-inl.h"
+#include "sparsity/sparse_expand-inl.h"
+#include "sparsity/sparse_plan.h"
+
+#pragma clang fp contract(off)
+
+HWY_BEFORE_NAMESPACE();
+namespace wk {
+namespace HWY_NAMESPACE {
+
+template <int32_t kDType>
+struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType>> {
+  static constexpr bool kNibbles = QuantDataType<kDType>::kNibbles;
+  using T = typename QuantDataType<kDType>::T;
+  using D16 = hn::Full128<T>;
+
+  struct Cursor {
+    uint64_t bit;  // mask stream position of the next chunk
+    uint64_t nz;   // ordinal of the next non-zero
+    size_t row;
+  };
+
+  using SparseMaskDecoder<SparseQuantDecoder>::SparseMaskDecoder;
+  using SparseMaskDecoder<SparseQuantDecoder>::plan;
+
+  HWY_INLINE Cursor Begin(size_t r) const {
+    return Cursor{static_cast<uint64_t>(r) * plan.cols, plan.row_start[r], r};
+  }
+
+  HWY_INLINE void Prefetch(const Cursor& cur, size_t) const {
+    PrefetchAt(plan.mask, (cur.bit >> 3) + 512);
+    PrefetchAt(plan.values, (kNibbles ? cur.nz / 2 : cur.nz) + 1024);
+  }
+
+  template <bool kSafe>
+  HWY_INLINE void Expand(Cursor& cur, size_t c, uint32_t bits, VF* w) const {
+    const hn::Vec<D16> q = ExpandChunkBytes<T>(LoadValues<kSafe>(cur.nz), bits);
+    cur.nz += hwy::PopCount(bits);
+    DequantizeChunk<true, T>(plan.quant, plan.quant.round_f16, cur.row, c, q, w);
+    ZeroUnmasked(bits, w);
+  }
+
+ private:
+  // The 16 integers from value ordinal nz on (lanes past the last value are unspecified).
+  template <bool kSafe>
+  HWY_INLINE hn::Vec<D16> LoadValues(uint64_t nz) const {
+    HWY_ALIGN uint8_t scratch[16];
+    if constexpr (kNibbles) {
+      const uint8_t* p = GroupSource<kSafe>(plan.values, plan.value_bytes, nz / 2, scratch);
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      if (nz & 1) word = (word >> 4) | (static_cast<uint64_t>(p[8]) << 60);
+      return UnpackNibbles<T>(word);
+    } else {
+      const uint8_t* p = GroupSource<kSafe>(plan.values, plan.value_bytes, nz, scratch);
+      return hn::LoadU(D16(), reinterpret_cast<const T*>(p));
+    }
+  }
+};
+
+void SparseQuantMatrixGemv(const SparseMatrixPlan& plan, const GemvOperands& io) {
+  const auto run = [&](const auto& dec) {
+    GemvAllRows(dec, plan.rows, plan.cols, io.x, io.x_f16, io.batch, io.y, io.y_f16);
+  };
+  switch (plan.value_dtype) {
+    case WK_DTYPE_INT4: return run(SparseQuantDecoder<WK_DTYPE_INT4>(plan));
+    case WK_DTYPE_UINT4: return run(SparseQuantDecoder<WK_DTYPE_UINT4>(plan));
+    case WK_DTYPE_INT8: return run(SparseQuantDecoder<WK_DTYPE_INT8>(plan));
+    case WK_DTYPE_UINT8: return run(SparseQuantDecoder<WK_DTYPE_UINT8>(plan));
+    default: return;
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace wk
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "common/targets.h"
+
+namespace wk {
+
+HWY_EXPORT(SparseQuantMatrixGemv);
+
+void RunSparseQuantMatrixGemv(uint64_t target, const SparseMatrixPlan& plan,
+                              const GemvOperands& io) {
+  KernelFor(HWY_DISPATCH_TABLE(SparseQuantMatrixGemv), target)(plan, io);
+}
+
+}  // namespace wk
+#endif  // HWY_ONCE
