@@ -19,10 +19,10 @@ struct BenchResult {
   var speedupVsDenseF16: Double { denseF16Ns / medianNs }
 
   static let tableHeader =
-    "kernel      op            ratio  compressed MiB   median us    GB/s  of stream  vs dense fp16"
+    "kernel        op            ratio  compressed MiB   median us    GB/s  of stream  vs dense fp16"
 
   var tableRow: String {
-    kernel.padding(toLength: 11, withPad: " ", startingAt: 0) + " "
+    kernel.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
       + op.padding(toLength: 11, withPad: " ", startingAt: 0)
       + String(
         format: " %6.2fx %14.2f %11.1f %7.1f %9.1f%% %13.2fx", compressionRatio,
