@@ -24,6 +24,16 @@ namespace wk {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// For the decoding steps of kernels: EMU128 emulates each op with a loop, and inlining whole
+// decoders into every kernel makes clang's loop passes take minutes (more under sanitizers), so
+// the portable target keeps them as calls.
+#undef WK_DECODE_INLINE
+#if HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
+#define WK_DECODE_INLINE inline HWY_NOINLINE
+#else
+#define WK_DECODE_INLINE HWY_INLINE
+#endif
+
 // Columns per canonical chunk: column k accumulates into partial sum k % 16.
 constexpr size_t kChunk = 16;
 

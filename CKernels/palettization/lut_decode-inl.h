@@ -20,15 +20,6 @@ HWY_BEFORE_NAMESPACE();
 namespace wk {
 namespace HWY_NAMESPACE {
 
-// EMU128 emulates each op with a loop; inlining whole decoders into every kernel makes clang's
-// loop passes take minutes, so the portable target keeps them as calls.
-#undef WK_DECODE_INLINE
-#if HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
-#define WK_DECODE_INLINE HWY_NOINLINE
-#else
-#define WK_DECODE_INLINE HWY_INLINE
-#endif
-
 using D8 = hn::Repartition<uint8_t, DU>;
 
 // Where the n-bit field of column N j + i of a chunk lies: TableLookupBytesOr0 gathers the two

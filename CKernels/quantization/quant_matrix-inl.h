@@ -27,7 +27,7 @@ using VI = hn::Vec<DI>;
 
 // 16 lanes of T (int8_t or uint8_t) widened to kVecs int32 vectors.
 template <typename T>
-HWY_INLINE void WidenChunkInts(hn::Vec<hn::Full128<T>> q, VI* out) {
+WK_DECODE_INLINE void WidenChunkInts(hn::Vec<hn::Full128<T>> q, VI* out) {
   const auto widen = [](auto d_narrow, auto v) -> VI {
     (void)d_narrow;
     if constexpr (std::is_signed_v<T>) {
@@ -56,7 +56,7 @@ HWY_INLINE void WidenChunkInts(hn::Vec<hn::Full128<T>> q, VI* out) {
 
 // 16 nibbles of `bits` as bytes: element 2i is the low nibble of byte i; int4 is sign-extended.
 template <typename T>
-HWY_INLINE hn::Vec<hn::Full128<T>> UnpackNibbles(uint64_t bits) {
+WK_DECODE_INLINE hn::Vec<hn::Full128<T>> UnpackNibbles(uint64_t bits) {
   const hn::Full128<uint8_t> d8;
   const hn::Full128<uint64_t> d64;
   const auto mask = hn::Set(d8, 0x0F);
@@ -75,7 +75,7 @@ HWY_INLINE hn::Vec<hn::Full128<T>> UnpackNibbles(uint64_t bits) {
 // the grid has one scale and integer offset per chunk. round_f16 is the grid's (a constant
 // where the caller knows it).
 template <bool kGeneral, typename T>
-HWY_INLINE void DequantizeChunk(const QuantScaleGrid& grid, bool round_f16, size_t r, size_t c,
+WK_DECODE_INLINE void DequantizeChunk(const QuantScaleGrid& grid, bool round_f16, size_t r, size_t c,
                                 hn::Vec<hn::Full128<T>> q, VF* w) {
   const DF df;
   VI qi[kVecs];

@@ -93,7 +93,7 @@ HWY_INLINE void AssembleChunk(const VF32x4* g, VF* w) {
 // The 16 weights of a chunk whose mask bits are `bits`, the first of its values being value
 // `nz` (advanced past them). Without kSafe, 16 bytes past each group's first value are readable.
 template <bool kSafe>
-HWY_INLINE void ExpandChunkF16(const uint8_t* values, size_t value_bytes, uint64_t& nz,
+WK_DECODE_INLINE void ExpandChunkF16(const uint8_t* values, size_t value_bytes, uint64_t& nz,
                                uint32_t bits, VF* w) {
 #if HWY_TARGET == HWY_AVX3_DL
   (void)value_bytes;
@@ -114,7 +114,7 @@ HWY_INLINE void ExpandChunkF16(const uint8_t* values, size_t value_bytes, uint64
 }
 
 template <bool kSafe>
-HWY_INLINE void ExpandChunkF32(const uint8_t* values, size_t value_bytes, uint64_t& nz,
+WK_DECODE_INLINE void ExpandChunkF32(const uint8_t* values, size_t value_bytes, uint64_t& nz,
                                uint32_t bits, VF* w) {
 #if HWY_TARGET <= HWY_AVX3
   (void)value_bytes;
@@ -146,7 +146,7 @@ HWY_INLINE uint32_t ChunkMaskBits(const uint8_t* mask, size_t mask_bytes, uint64
 // 16 one-byte lanes (lane i holding the chunk's i-th non-zero) scattered to the set bits of
 // the chunk's mask `bits`, zeros elsewhere.
 template <typename T>
-HWY_INLINE hn::Vec<hn::Full128<T>> ExpandChunkBytes(hn::Vec<hn::Full128<T>> packed, uint32_t bits) {
+WK_DECODE_INLINE hn::Vec<hn::Full128<T>> ExpandChunkBytes(hn::Vec<hn::Full128<T>> packed, uint32_t bits) {
   const hn::Full128<uint64_t> d64;
   // The upper 8 lanes index past the lower byte's values; a zero selector stays negative.
   const uint32_t m0 = bits & 0xFFu;
@@ -157,7 +157,7 @@ HWY_INLINE hn::Vec<hn::Full128<T>> ExpandChunkBytes(hn::Vec<hn::Full128<T>> pack
 }
 
 // Zeroes the weights of a chunk whose mask bit is clear (sparse_to_dense writes +0 there).
-HWY_INLINE void ZeroUnmasked(uint32_t bits, VF* w) {
+WK_DECODE_INLINE void ZeroUnmasked(uint32_t bits, VF* w) {
   const DF df;
   const DU du;
   alignas(64) static constexpr uint32_t kLaneBit[kChunk] = {
