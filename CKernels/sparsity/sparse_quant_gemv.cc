@@ -22,8 +22,11 @@ HWY_BEFORE_NAMESPACE();
 namespace wk {
 namespace HWY_NAMESPACE {
 
-template <int32_t kDType>
-struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType>> {
+// kGeneral: per-lane scale blocks or a float offset rounded to fp16 first (layouts coremltools
+// does not emit), decoded one row at a time.
+template <int32_t kDType, bool kF16, bool kGeneral>
+struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, kGeneral>> {
+  static constexpr bool kMultiRow = !kGeneral;
   static constexpr bool kNibbles = QuantDataType<kDType>::kNibbles;
   using T = typename QuantDataType<kDType>::T;
   using D16 = hn::Full128<T>;
@@ -50,7 +53,7 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType>> {
   HWY_INLINE void Expand(Cursor& cur, size_t c, uint32_t bits, VF* w) const {
     const hn::Vec<D16> q = ExpandChunkBytes<T>(LoadValues<kSafe>(cur.nz), bits);
     cur.nz += hwy::PopCount(bits);
-    DequantizeChunk<true, T>(plan.quant, plan.quant.round_f16, cur.row, c, q, w);
+    DequantizeChunk<kGeneral, T>(plan.quant, kF16, cur.row, c, q, w);
     ZeroUnmasked(bits, w);
   }
 
@@ -72,15 +75,27 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType>> {
   }
 };
 
-void SparseQuantMatrixGemv(const SparseMatrixPlan& plan, const GemvOperands& io) {
+template <int32_t kDType>
+void GemvFor(const SparseMatrixPlan& plan, const GemvOperands& io) {
   const auto run = [&](const auto& dec) {
     GemvAllRows(dec, plan.rows, plan.cols, io.x, io.x_f16, io.batch, io.y, io.y_f16);
   };
+  const QuantScaleGrid& grid = plan.quant;
+  const bool general = !grid.chunk_uniform || grid.round_difference;
+  if (grid.round_f16) {
+    if (general) return run(SparseQuantDecoder<kDType, true, true>(plan));
+    return run(SparseQuantDecoder<kDType, true, false>(plan));
+  }
+  if (general) return run(SparseQuantDecoder<kDType, false, true>(plan));
+  run(SparseQuantDecoder<kDType, false, false>(plan));
+}
+
+void SparseQuantMatrixGemv(const SparseMatrixPlan& plan, const GemvOperands& io) {
   switch (plan.value_dtype) {
-    case WK_DTYPE_INT4: return run(SparseQuantDecoder<WK_DTYPE_INT4>(plan));
-    case WK_DTYPE_UINT4: return run(SparseQuantDecoder<WK_DTYPE_UINT4>(plan));
-    case WK_DTYPE_INT8: return run(SparseQuantDecoder<WK_DTYPE_INT8>(plan));
-    case WK_DTYPE_UINT8: return run(SparseQuantDecoder<WK_DTYPE_UINT8>(plan));
+    case WK_DTYPE_INT4: return GemvFor<WK_DTYPE_INT4>(plan, io);
+    case WK_DTYPE_UINT4: return GemvFor<WK_DTYPE_UINT4>(plan, io);
+    case WK_DTYPE_INT8: return GemvFor<WK_DTYPE_INT8>(plan, io);
+    case WK_DTYPE_UINT8: return GemvFor<WK_DTYPE_UINT8>(plan, io);
     default: return;
   }
 }
