@@ -342,10 +342,7 @@ LutEntries FoldScale(const LutEntries& lut, const BssSpec& s) {
         // The scale's last axis covers the LUT's vector axis of extent 1.
         const uint64_t si = static_cast<uint64_t>((sr * s.scale_dims[1] + sc) * s.scale_dims[2] +
                                                   e / s.block[2]);
-        const uint32_t off = s.offset_dtype != 0 ? ReadRawElement(s.offset, s.offset_dtype, si) : 0;
-        out.raw[static_cast<size_t>((r * out.gc + c) * out.p + e)] =
-            BssElement(lut.dtype, lut.At(lr, lc, e), s.scale_dtype,
-                       ReadRawElement(s.scale, s.scale_dtype, si), s.offset_dtype, off);
+        out.raw[static_cast<size_t>((r * out.gc + c) * out.p + e)] = BssElementAt(s, lut.At(lr, lc, e), si);
       }
     }
   }

@@ -147,4 +147,25 @@ uint64_t BssScaleIndex(const BssSpec& spec, uint64_t i) {
   return index;
 }
 
+uint32_t BssElementAt(const BssSpec& spec, uint32_t x, uint64_t s) {
+  const uint32_t offset = spec.offset_dtype != 0 ? ReadRawElement(spec.offset, spec.offset_dtype, s) : 0;
+  return BssElement(spec.data_dtype, x, spec.scale_dtype, ReadRawElement(spec.scale, spec.scale_dtype, s),
+                    spec.offset_dtype, offset);
+}
+
+void BssApply(const BssSpec& spec, const uint8_t* x, uint64_t count, uint8_t* out) {
+  const size_t out_bytes = spec.scale_dtype == WK_DTYPE_FP16 ? 2 : 4;
+  const uint64_t inner = static_cast<uint64_t>(spec.dims[spec.rank - 1]);
+  const uint64_t block = static_cast<uint64_t>(spec.block[spec.rank - 1]);
+  for (uint64_t row = 0; inner != 0 && row < count / inner; ++row) {
+    // One scale row per data row; along the last axis the scale advances every `block` elements.
+    const uint64_t first = row * inner;
+    const uint64_t base = BssScaleIndex(spec, first);
+    for (uint64_t k = 0; k < inner; ++k) {
+      const uint32_t r = BssElementAt(spec, ReadRawElement(x, spec.data_dtype, first + k), base + k / block);
+      std::memcpy(out + (first + k) * out_bytes, &r, out_bytes);
+    }
+  }
+}
+
 }  // namespace wk

@@ -53,6 +53,12 @@ uint32_t ReadRawElement(const uint8_t* data, int32_t dtype, uint64_t i);
 // Flat index into the scale tensor of the element at flat index i of the data.
 uint64_t BssScaleIndex(const BssSpec& spec, uint64_t i);
 
+// BssElement of raw data element x with the scale and offset at flat index s of the scale tensor.
+uint32_t BssElementAt(const BssSpec& spec, uint32_t x, uint64_t s);
+
+// The whole op: out = every one of the `count` data elements at x, as spec.scale_dtype.
+void BssApply(const BssSpec& spec, const uint8_t* x, uint64_t count, uint8_t* out);
+
 }  // namespace wk
 
 #endif  // WK_QUANTIZATION_BSS_SPEC_H_

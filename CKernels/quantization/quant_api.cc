@@ -248,11 +248,7 @@ wk_status wk_sparse_blockwise_shift_scale(const wk_tensor* data_mask, const wk_t
   uint64_t j = 0;
   for (uint64_t i = 0; i < count; ++i) {
     if (!Bit(mask, i)) continue;
-    const uint64_t s = BssScaleIndex(spec, i);
-    const uint32_t off = spec.offset_dtype != 0 ? ReadRawElement(spec.offset, spec.offset_dtype, s) : 0;
-    const uint32_t r = BssElement(spec.data_dtype, ReadRawElement(x, spec.data_dtype, j),
-                                  spec.scale_dtype, ReadRawElement(spec.scale, spec.scale_dtype, s),
-                                  spec.offset_dtype, off);
+    const uint32_t r = BssElementAt(spec, ReadRawElement(x, spec.data_dtype, j), BssScaleIndex(spec, i));
     std::memcpy(y + j * out_bytes, &r, out_bytes);
     ++j;
   }
@@ -292,17 +288,7 @@ wk_status wk_quant_matrix_decompress(const wk_quant_matrix* matrix, const wk_buf
     return Fail(ctx, WK_ERROR_ALIASING, "output overlaps the data");
   }
   const DefaultFloatEnvironment env;
-  const BssSpec& spec = plan.spec;
-  uint8_t* y = static_cast<uint8_t*>(out->data);
-  const size_t out_bytes = plan.grid.round_f16 ? 2 : 4;
-  for (uint64_t i = 0; i < count; ++i) {
-    const uint64_t s = BssScaleIndex(spec, i);
-    const uint32_t off = spec.offset_dtype != 0 ? ReadRawElement(spec.offset, spec.offset_dtype, s) : 0;
-    const uint32_t r = BssElement(spec.data_dtype, ReadRawElement(plan.data, spec.data_dtype, i),
-                                  spec.scale_dtype, ReadRawElement(spec.scale, spec.scale_dtype, s),
-                                  spec.offset_dtype, off);
-    std::memcpy(y + i * out_bytes, &r, out_bytes);
-  }
+  BssApply(plan.spec, plan.data, count, static_cast<uint8_t*>(out->data));
   if (ctx != nullptr) ctx->used_target = target;
   return WK_OK;
 }

@@ -426,17 +426,17 @@ void DecompressLut(const SparseMatrixPlan& plan, uint8_t* out) {
 void DecompressQuant(const SparseMatrixPlan& plan, uint8_t* out) {
   const BssSpec& spec = plan.quant_spec;
   const uint32_t elem_bytes = plan.weight_dtype == WK_DTYPE_FP16 ? 2 : 4;
-  const uint64_t count = uint64_t{plan.rows} * plan.cols;
-  std::memset(out, 0, static_cast<size_t>(count * elem_bytes));
+  std::memset(out, 0, plan.rows * plan.cols * elem_bytes);
+  const size_t block = static_cast<size_t>(spec.block[1]);
   uint64_t j = 0;
-  for (uint64_t i = 0; i < count; ++i) {
-    if (!Bit(plan.mask, i)) continue;
-    const uint64_t s = BssScaleIndex(spec, i);
-    const uint32_t off = spec.offset_dtype != 0 ? ReadRawElement(spec.offset, spec.offset_dtype, s) : 0;
-    const uint32_t w = BssElement(spec.data_dtype, ReadRawElement(plan.values, spec.data_dtype, j++),
-                                  spec.scale_dtype, ReadRawElement(spec.scale, spec.scale_dtype, s),
-                                  spec.offset_dtype, off);
-    std::memcpy(out + i * elem_bytes, &w, elem_bytes);
+  for (size_t r = 0; r < plan.rows; ++r) {
+    const uint64_t base = BssScaleIndex(spec, uint64_t{r} * plan.cols);
+    for (size_t c = 0; c < plan.cols; ++c) {
+      const uint64_t i = uint64_t{r} * plan.cols + c;
+      if (!Bit(plan.mask, i)) continue;
+      const uint32_t w = BssElementAt(spec, ReadRawElement(plan.values, spec.data_dtype, j++), base + c / block);
+      std::memcpy(out + i * elem_bytes, &w, elem_bytes);
+    }
   }
 }
 
