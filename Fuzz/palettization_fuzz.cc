@@ -2,8 +2,11 @@
 // `make fuzz`). Every input is decoded into operands of fuzzer-chosen shapes, dtypes and bytes,
 // valid or not, held in allocations of exactly their size so that any read or write out of
 // bounds is caught. Valid calls are differential: each supported SIMD target must produce the
-// same bytes as the portable EMU128 path, and the fused GEMV must equal dense GEMV over the
-// matrix's decompressed weights. A mismatch aborts, which libFuzzer records as a finding.
+// same bytes as the portable EMU128 path; a matrix must give the same decompression and GEMV
+// bytes with 2, 3, 7 or all threads (the library's pool or a lent parallel-for) as with one,
+// give each batch row (batches up to 48 rows, ~80 for large matrices) as a batch-1 product
+// would, and the fused GEMV must equal the GEMV of a dense matrix made from its decompressed
+// weights (fuzz_support.h). A mismatch aborts, which libFuzzer records as a finding.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -101,16 +104,18 @@ void FuzzLutToDenseIOS16(Input& in) {
   });
 }
 
-void FuzzMatrix(Input& in) {
-  const int64_t rows = 1 + in.Below(40);
-  const int64_t cols = 1 + in.Below(80);
+void FuzzMatrix(Input& in, bool large) {
+  const int64_t rows = large ? LargeRows(in) : 1 + in.Below(40);
+  const int64_t cols = large ? LargeCols(in) : 1 + in.Below(80);
   const int64_t dims[2] = {rows, cols};
   const int32_t index_type = PickDType(in, kIndexTypes, 6);
   const uint32_t nbits = wk_dtype_bits(index_type) ? wk_dtype_bits(index_type) : 1;
+  const uint32_t entry_bits = nbits <= 8 ? nbits : 1;
   const int64_t gr = rows % 2 == 0 && in.Flip(2) ? 2 : 1;
   const int64_t gc_choices[] = {1, cols % 16 == 0 ? cols / 16 : 1, cols % 3 == 0 ? 3 : 1, cols};
-  const int64_t gc = gc_choices[in.Below(4)];
-  const int64_t lut_shape[4] = {gr, gc, int64_t{1} << (nbits <= 8 ? nbits : 1), 1};
+  int64_t gc = gc_choices[in.Below(4)];
+  if ((gr * gc) << entry_bits > 65536) gc = 1;  // at most 64 K LUT entries (large matrices)
+  const int64_t lut_shape[4] = {gr, gc, int64_t{1} << entry_bits, 1};
   const int32_t lut_type = PickDType(in, kLutTypes, 4);
   OwnedTensor indices = Sloppy(in, index_type, 2, dims);
   OwnedTensor lut = Sloppy(in, lut_type, 4, lut_shape);
@@ -124,7 +129,10 @@ void FuzzMatrix(Input& in) {
   const uint32_t chain = in.Below(4);
   wk_lut_matrix_desc desc{&indices.t, &lut.t, chain == 2 || chain == 3 ? &lut_scale.t : nullptr,
                           chain == 3 ? &lut_offset.t : nullptr, chain == 1 ? &post_scale.t : nullptr};
-  wk_lut_matrix* matrix = nullptr;
+  wk_context ctx;
+  wk_context_init(&ctx);
+  // A failing create sets *matrix (preset to a non-null sentinel) to NULL.
+  wk_matrix* matrix = reinterpret_cast<wk_matrix*>(&ctx);
   {
     // LUT and scales are copied at create: these copies are freed before the matrix is used.
     const CopiedTensor lut_copy(desc.lut), lut_scale_copy(desc.lut_scale),
@@ -132,53 +140,48 @@ void FuzzMatrix(Input& in) {
     const wk_lut_matrix_desc copied{desc.indices, lut_copy.get(desc.lut),
                                     lut_scale_copy.get(desc.lut_scale),
                                     lut_offset_copy.get(desc.lut_offset), scale_copy.get(desc.scale)};
-    if (wk_lut_matrix_create(&copied, &matrix, nullptr) != WK_OK) return;
+    if (wk_lut_matrix_create(&copied, &matrix, &ctx) != WK_OK) {
+      if (matrix != nullptr) Fatal("lut_matrix_create", "a failing create left *matrix set");
+      return;
+    }
   }
-  wk_lut_matrix_info info;
-  wk_lut_matrix_get_info(matrix, &info);
-  const size_t weight_bytes = static_cast<size_t>(rows * cols) * (info.weight_dtype == WK_DTYPE_FP16 ? 2 : 4);
-  Differential("lut_matrix_decompress", {weight_bytes}, [&](wk_context* ctx, Block* out) {
-    wk_buffer b{out[0].data(), out[0].n};
-    return wk_lut_matrix_decompress(matrix, &b, ctx);
-  });
+  wk_matrix_info info;
+  const uint64_t compressed = indices.block.n + lut.block.n + (desc.lut_scale ? lut_scale.block.n : 0) +
+                              (desc.lut_offset ? lut_offset.block.n : 0) + (desc.scale ? post_scale.block.n : 0);
+  if (wk_matrix_get_info(matrix, &info) != WK_OK || info.format != WK_FORMAT_PALETTIZED || info.rows != rows ||
+      info.cols != cols || info.value_dtype != index_type || info.nbits != nbits || info.nonzeros != rows * cols ||
+      info.has_lut != 1 || info.has_scale != (chain != 0) || info.has_offset != (chain == 3) || info.w8a8 != 0 ||
+      (info.weight_dtype != WK_DTYPE_FP16 && info.weight_dtype != WK_DTYPE_FP32) ||
+      info.compressed_bytes != compressed) {
+    Fatal("lut matrix get_info", "wrong properties");
+  }
 
-  const int64_t batch = 1 + in.Below(2);
+  const int64_t forward_batch = 1 + in.Below(2);
   const int32_t x_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
   const int32_t y_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
+  const int64_t batch = PickBatch(in, large, cols, forward_batch);
+  const bool rank1 = batch == 1 && in.TailBelow(2) == 0;
   const int64_t x_shape[2] = {batch, cols};
-  OwnedTensor x(in, x_type, 2, x_shape);
-  const size_t y_bytes = static_cast<size_t>(batch * rows) * (y_type == WK_DTYPE_FP16 ? 2 : 4);
-  Differential("lut_matrix_gemv", {y_bytes}, [&](wk_context* ctx, Block* out) {
-    wk_buffer b{out[0].data(), out[0].n};
-    return wk_lut_matrix_gemv(matrix, &x.t, &b, y_type, ctx);
-  });
+  OwnedTensor x(in, x_type, rank1 ? 1 : 2, rank1 ? &cols : x_shape);
+  const Threading th = PickThreading(in);
 
+  const std::vector<Block> weights = CheckDecompress("lut matrix decompress", matrix, info, th);
+  const Block fused = CheckProduct("lut matrix gemv", matrix, info, x.t, y_type, th, false);
   // Fused GEMV == dense GEMV over the decompressed weights, bit for bit.
-  Block dense(weight_bytes);
-  wk_buffer dense_buffer{dense.data(), dense.n};
-  Block fused(y_bytes);
-  Block reference(y_bytes);
-  wk_buffer fused_buffer{fused.data(), fused.n};
-  wk_buffer reference_buffer{reference.data(), reference.n};
-  wk_tensor w{dense.data(), weight_bytes, info.weight_dtype, 2, {rows, cols}};
-  if (wk_lut_matrix_decompress(matrix, &dense_buffer, nullptr) != WK_OK ||
-      wk_lut_matrix_gemv(matrix, &x.t, &fused_buffer, y_type, nullptr) != WK_OK ||
-      wk_dense_gemv(&w, &x.t, &reference_buffer, y_type, nullptr) != WK_OK ||
-      std::memcmp(fused.data(), reference.data(), y_bytes) != 0) {
-    std::fprintf(stderr, "MISMATCH: fused GEMV differs from dense GEMV over decompressed weights\n");
-    std::abort();
-  }
-  wk_lut_matrix_destroy(matrix);
+  CheckDenseBaseline("lut matrix gemv", weights[0], info, x.t, y_type, fused, th);
+  CheckMatrixErrors("lut matrix", matrix, info, x.t, y_type, indices.block);
+  wk_matrix_destroy(matrix);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in(data, size);
-  switch (in.Below(3)) {
+  bool large = false;
+  switch (PickCase(in, 3, 2, &large)) {
     case 0: FuzzLutToDenseIOS18(in); break;
     case 1: FuzzLutToDenseIOS16(in); break;
-    default: FuzzMatrix(in); break;
+    default: FuzzMatrix(in, large); break;
   }
   return 0;
 }

@@ -7,7 +7,10 @@
 // target must produce the same bytes as the portable EMU128 path; affine_dequantize and W8A8 are
 // also checked against a scalar transcription of their documented formulas here; the sparse op
 // must agree with the dense op at the mask's ones; a matrix must decompress to what
-// wk_blockwise_shift_scale yields and its fused GEMV must equal dense GEMV over those weights.
+// wk_blockwise_shift_scale yields, give the same decompression, GEMV and W8A8 bytes with 2, 3, 7
+// or all threads (the library's pool or a lent parallel-for) as with one, give each batch row
+// (batches up to 48 rows, ~80 for large matrices) as a batch-1 product would, and its fused GEMV
+// must equal the GEMV of a dense matrix made from those weights (fuzz_support.h).
 // Malformed operands must fail with their documented status and write nothing.
 // A mismatch aborts, which libFuzzer records as a finding.
 #include <cmath>
@@ -361,7 +364,7 @@ void FuzzShiftScale(Input& in, bool sparse) {
 
 const int32_t kMatrixDataTypes[] = {WK_DTYPE_INT4, WK_DTYPE_UINT4, WK_DTYPE_INT8, WK_DTYPE_UINT8};
 
-// W8A8 as wk_quant_matrix_gemv_w8a8 documents it, for int8 data w [rows, cols], scale index
+// W8A8 as wk_matrix_gemv_w8a8 documents it, for int8 data w [rows, cols], scale index
 // r / rows_per_scale, fp32 activations. Returns fp32 results [batch, rows].
 std::vector<uint32_t> W8A8Formula(const int8_t* w, int64_t rows, int64_t cols, const float* scale,
                                   int64_t rows_per_scale, const std::vector<float>& x, int64_t batch) {
@@ -390,9 +393,9 @@ std::vector<uint32_t> W8A8Formula(const int8_t* w, int64_t rows, int64_t cols, c
   return y;
 }
 
-void FuzzMatrix(Input& in) {
-  const int64_t rows = 1 + in.Below(in.Flip(8) ? 8 : 40);
-  const int64_t cols = 1 + in.Below(in.Flip(4) ? 400 : 80);
+void FuzzMatrix(Input& in, bool large) {
+  const int64_t rows = large ? LargeRows(in) : 1 + in.Below(in.Flip(8) ? 8 : 40);
+  const int64_t cols = large ? LargeCols(in) : 1 + in.Below(in.Flip(4) ? 400 : 80);
   const int64_t dims[2] = {rows, cols};
   const int32_t data_type = in.Flip(3) ? WK_DTYPE_INT8 : kMatrixDataTypes[in.Below(4)];
   // Scale grid: per tensor, per row, per column, per block of rows and/or columns (blocks of
@@ -427,7 +430,7 @@ void FuzzMatrix(Input& in) {
   Tame(in, offset);
   const wk_tensor* offset_t = offset_type ? &offset.t : nullptr;
   wk_quant_matrix_desc desc{&data.t, &scale.t, offset_t};
-  wk_quant_matrix* matrix = nullptr;
+  wk_matrix* matrix = nullptr;
   wk_context ctx;
   wk_context_init(&ctx);
   {
@@ -436,72 +439,59 @@ void FuzzMatrix(Input& in) {
     const wk_quant_matrix_desc copied{desc.data, scale_copy.get(desc.scale), offset_copy.get(desc.offset)};
     if (wk_quant_matrix_create(&copied, &matrix, &ctx) != WK_OK) Fatal("quant_matrix_create", ctx.message);
   }
-  wk_quant_matrix_info info;
-  wk_quant_matrix_get_info(matrix, &info);
+  // W8A8: int8 data without offset and a [rows, 1] or [1, 1] scale, otherwise unsupported.
+  const bool w8a8 = data_type == WK_DTYPE_INT8 && offset_type == 0 && sc == 1 && (sr == 1 || sr == rows);
+  wk_matrix_info info;
   const uint64_t compressed = data.block.n + scale.block.n + (offset_type ? offset.block.n : 0);
-  if (info.rows != rows || info.cols != cols || info.data_dtype != data_type || info.weight_dtype != scale_type ||
-      info.compressed_bytes != compressed) {
-    Fatal("quant_matrix_get_info", "wrong properties");
+  if (wk_matrix_get_info(matrix, &info) != WK_OK || info.format != WK_FORMAT_QUANTIZED || info.rows != rows ||
+      info.cols != cols || info.value_dtype != data_type || info.weight_dtype != scale_type ||
+      info.compressed_bytes != compressed || info.nbits != 0 || info.nonzeros != rows * cols || info.has_lut != 0 ||
+      info.has_scale != 1 || info.has_offset != (offset_type ? 1u : 0u) || info.w8a8 != (w8a8 ? 1u : 0u)) {
+    Fatal("quant matrix get_info", "wrong properties");
   }
   const size_t weight_bytes = static_cast<size_t>(PackedBytes(scale_type, static_cast<uint64_t>(rows * cols)));
-  const std::vector<Block> dense = Differential("quant_matrix_decompress", {weight_bytes}, [&](wk_context* c, Block* o) {
-    wk_buffer b{o[0].data(), o[0].n};
-    return wk_quant_matrix_decompress(matrix, &b, c);
-  });
+
+  const int64_t forward_batch = 1 + in.Below(3);
+  const int32_t x_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
+  const int32_t y_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
+  const bool forward_rank1 = forward_batch == 1 && in.Flip(2);
+  const int64_t batch = PickBatch(in, large, cols, forward_batch);
+  const bool rank1 = forward_rank1 && batch == 1;
+  const int64_t x_shape[2] = {batch, cols};
+  OwnedTensor x(in, x_type, rank1 ? 1 : 2, rank1 ? &cols : x_shape);
+  Tame(in, x);
+  const Threading th = PickThreading(in);
+
+  const std::vector<Block> dense = CheckDecompress("quant matrix decompress", matrix, info, th);
   // The matrix decompresses to what constexpr_blockwise_shift_scale yields.
   Block op(weight_bytes);
   wk_buffer op_b{op.data(), op.n};
   if (wk_blockwise_shift_scale(&data.t, &scale.t, offset_t, &op_b, nullptr, nullptr) != WK_OK ||
       std::memcmp(op.data(), dense[0].data(), weight_bytes) != 0) {
-    Fatal("quant_matrix_decompress", "differs from blockwise_shift_scale");
+    Fatal("quant matrix decompress", "differs from blockwise_shift_scale");
   }
 
-  const int64_t batch = 1 + in.Below(3);
-  const int32_t x_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
-  const int32_t y_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
-  const bool rank1 = batch == 1 && in.Flip(2);
-  const int64_t x_shape[2] = {batch, cols};
-  OwnedTensor x(in, x_type, rank1 ? 1 : 2, rank1 ? &cols : x_shape);
-  Tame(in, x);
   const size_t y_bytes = static_cast<size_t>(PackedBytes(y_type, static_cast<uint64_t>(batch * rows)));
-  const std::vector<Block> fused = Differential("quant_matrix_gemv", {y_bytes}, [&](wk_context* c, Block* o) {
-    wk_buffer b{o[0].data(), o[0].n};
-    return wk_quant_matrix_gemv(matrix, &x.t, &b, y_type, c);
-  });
-  // Fused GEMV == dense GEMV over the decompressed weights, on every target.
-  const wk_tensor w{dense[0].data(), weight_bytes, scale_type, 2, {rows, cols}};
-  Differential("dense_gemv over decompressed", {y_bytes}, [&](wk_context* c, Block* o) {
-    wk_buffer b{o[0].data(), o[0].n};
-    const wk_status s = wk_dense_gemv(&w, &x.t, &b, y_type, c);
-    if (s == WK_OK && std::memcmp(o[0].data(), fused[0].data(), y_bytes) != 0) {
-      Fatal("quant_matrix_gemv", "fused GEMV differs from dense GEMV over the decompressed weights");
-    }
-    return s;
-  });
+  const Block fused = CheckProduct("quant matrix gemv", matrix, info, x.t, y_type, th, false);
+  // Fused GEMV == dense GEMV over the decompressed weights, on every target and thread count.
+  CheckDenseBaseline("quant matrix gemv", dense[0], info, x.t, y_type, fused, th);
   // GEMV operands: x of another length, a y buffer one element short.
   const int64_t wide_shape[2] = {batch, cols + 1};
   OwnedTensor wide_x(in, x_type, 2, wide_shape);
   ExpectFailure("quant_matrix_gemv x length", WK_ERROR_INVALID_SHAPE, {y_bytes}, [&](Block* o) {
     wk_buffer b{o[0].data(), o[0].n};
-    return wk_quant_matrix_gemv(matrix, &wide_x.t, &b, y_type, nullptr);
+    return wk_matrix_gemv(matrix, &wide_x.t, &b, y_type, nullptr);
   });
   const size_t short_y = y_bytes - (y_type == WK_DTYPE_FP16 ? 2 : 4);
   ExpectFailure("quant_matrix_gemv short y", WK_ERROR_SIZE_MISMATCH, {short_y}, [&](Block* o) {
     wk_buffer b{o[0].data(), o[0].n};
-    return wk_quant_matrix_gemv(matrix, &x.t, &b, y_type, nullptr);
+    return wk_matrix_gemv(matrix, &x.t, &b, y_type, nullptr);
   });
 
-  // W8A8: int8 data without offset and a [rows, 1] or [1, 1] scale, otherwise unsupported.
-  if (data_type == WK_DTYPE_INT8 && offset_type == 0 && sc == 1 && (sr == 1 || sr == rows)) {
+  if (w8a8) {
     const size_t n = static_cast<size_t>(batch * rows);
-    const std::vector<Block> out32 = Differential("quant_matrix_gemv_w8a8", {4 * n}, [&](wk_context* c, Block* o) {
-      wk_buffer b{o[0].data(), o[0].n};
-      return wk_quant_matrix_gemv_w8a8(matrix, &x.t, &b, WK_DTYPE_FP32, c);
-    });
-    const std::vector<Block> out16 = Differential("quant_matrix_gemv_w8a8 fp16", {2 * n}, [&](wk_context* c, Block* o) {
-      wk_buffer b{o[0].data(), o[0].n};
-      return wk_quant_matrix_gemv_w8a8(matrix, &x.t, &b, WK_DTYPE_FP16, c);
-    });
+    const Block out32 = CheckProduct("quant matrix gemv_w8a8", matrix, info, x.t, WK_DTYPE_FP32, th, true);
+    const Block out16 = CheckProduct("quant matrix gemv_w8a8 fp16", matrix, info, x.t, WK_DTYPE_FP16, th, true);
     std::vector<float> xs(static_cast<size_t>(batch * cols));
     for (size_t i = 0; i < xs.size(); ++i) xs[i] = ValueOf(x_type, x.Raw(i));
     std::vector<float> scales(static_cast<size_t>(sr));
@@ -511,21 +501,22 @@ void FuzzMatrix(Input& in) {
     for (size_t i = 0; i < n; ++i) {
       float f;
       std::memcpy(&f, &want[i], 4);
-      if (GetField(out32[0].data(), 32, i) != want[i]) Fatal("quant_matrix_gemv_w8a8", "differs from the documented formula");
-      if (GetField(out16[0].data(), 16, i) != ToHalf(f)) Fatal("quant_matrix_gemv_w8a8", "fp16 y is not RN16 of the fp32 result");
+      if (GetField(out32.data(), 32, i) != want[i]) Fatal("quant matrix gemv_w8a8", "differs from the documented formula");
+      if (GetField(out16.data(), 16, i) != ToHalf(f)) Fatal("quant matrix gemv_w8a8", "fp16 y is not RN16 of the fp32 result");
     }
   } else {
-    ExpectFailure("quant_matrix_gemv_w8a8 ineligible matrix", WK_ERROR_UNSUPPORTED, {y_bytes}, [&](Block* o) {
+    ExpectFailure("quant matrix gemv_w8a8 ineligible matrix", WK_ERROR_UNSUPPORTED, {y_bytes}, [&](Block* o) {
       wk_buffer b{o[0].data(), o[0].n};
-      return wk_quant_matrix_gemv_w8a8(matrix, &x.t, &b, y_type, nullptr);
+      return wk_matrix_gemv_w8a8(matrix, &x.t, &b, y_type, nullptr);
     });
   }
-  wk_quant_matrix_destroy(matrix);
+  CheckMatrixErrors("quant matrix", matrix, info, x.t, y_type, data.block);
+  wk_matrix_destroy(matrix);
 
   // Malformed descriptors: each must fail with its status and set *matrix (preset to a non-null
   // sentinel) to NULL.
   const auto expect_rejected = [&](const char* what, wk_status want, const wk_quant_matrix_desc& bad) {
-    wk_quant_matrix* m = reinterpret_cast<wk_quant_matrix*>(&ctx);
+    wk_matrix* m = reinterpret_cast<wk_matrix*>(&ctx);
     const wk_status got = wk_quant_matrix_create(&bad, &m, nullptr);
     if (got != want || m != nullptr) {
       std::fprintf(stderr, "MISMATCH: %s: status %s, expected %s\n", what, wk_status_name(got), wk_status_name(want));
@@ -561,11 +552,12 @@ void FuzzMatrix(Input& in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in(data, size);
-  switch (in.Below(5)) {
+  bool large = false;
+  switch (PickCase(in, 5, 3, &large)) {
     case 0: FuzzAffine(in); break;
     case 1: FuzzShiftScale(in, /*sparse=*/false); break;
     case 2: FuzzShiftScale(in, /*sparse=*/true); break;
-    default: FuzzMatrix(in); break;
+    default: FuzzMatrix(in, large); break;
   }
   return 0;
 }

@@ -1,12 +1,15 @@
 // libFuzzer target for the sparsity entry points of the C ABI (run under ASan + UBSan by
 // `make fuzz`): constexpr_sparse_to_dense (iOS16, iOS18), constexpr_lut_to_sparse and sparse /
-// sparse + palettized / sparse + quantized matrices. Every input is decoded into operands of fuzzer-chosen shapes,
-// dtypes, densities and bytes, held in allocations of exactly their size, so that the unchecked
-// fast paths (16-byte value groups, 4-byte mask words) are caught if they read out of bounds.
-// Valid calls are differential: each supported SIMD target must produce the same bytes as the
-// portable EMU128 path; a matrix must decompress to what the op chain yields and its fused GEMV
-// must equal dense GEMV over those weights. Malformed descriptors (wrong popcount, wrong nbytes,
-// vector or integer LUTs) must fail with their documented status and write nothing.
+// sparse + palettized / sparse + quantized matrices. Every input is decoded into operands of
+// fuzzer-chosen shapes, dtypes, densities and bytes, held in allocations of exactly their size,
+// so that the unchecked fast paths (16-byte value groups, 4-byte mask words) are caught if they
+// read out of bounds. Valid calls are differential: each supported SIMD target must produce the
+// same bytes as the portable EMU128 path; a matrix must decompress to what the op chain yields,
+// give the same decompression and GEMV bytes with 2, 3, 7 or all threads (the library's pool or
+// a lent parallel-for) as with one, give each batch row (batches up to 48 rows, ~80 for large
+// matrices) as a batch-1 product would, and its fused GEMV must equal the GEMV of a dense
+// matrix made from those weights (fuzz_support.h). Malformed descriptors (wrong popcount, wrong
+// nbytes, vector or integer LUTs) must fail with their documented status and write nothing.
 // A mismatch aborts, which libFuzzer records as a finding.
 #include <cstdint>
 #include <cstdio>
@@ -259,9 +262,9 @@ void FuzzLutToSparse(Input& in) {
   }
 }
 
-void FuzzMatrix(Input& in) {
-  const int64_t rows = 1 + in.Below(in.Flip(8) ? 8 : 40);
-  const int64_t cols = 1 + in.Below(in.Flip(4) ? 400 : 80);
+void FuzzMatrix(Input& in, bool large) {
+  const int64_t rows = large ? LargeRows(in) : 1 + in.Below(in.Flip(8) ? 8 : 40);
+  const int64_t cols = large ? LargeCols(in) : 1 + in.Below(in.Flip(4) ? 400 : 80);
   const int64_t dims[2] = {rows, cols};
   const uint64_t count = static_cast<uint64_t>(rows * cols);
   OwnedTensor mask(in, WK_DTYPE_UINT1, 2, dims);
@@ -297,7 +300,7 @@ void FuzzMatrix(Input& in) {
   const wk_tensor* offset_t = quantized && offset_type != 0 ? &offset.t : nullptr;
   wk_sparse_matrix_desc desc{&mask.t, &values.t, palettized ? &lut.t : nullptr,
                              quantized ? &scale.t : nullptr, offset_t};
-  wk_sparse_matrix* matrix = nullptr;
+  wk_matrix* matrix = nullptr;
   wk_context ctx;
   wk_context_init(&ctx);
   {
@@ -308,20 +311,29 @@ void FuzzMatrix(Input& in) {
                                        scale_copy.get(desc.scale), offset_copy.get(desc.offset)};
     if (wk_sparse_matrix_create(&copied, &matrix, &ctx) != WK_OK) Fatal("sparse_matrix_create", ctx.message);
   }
-  wk_sparse_matrix_info info;
-  wk_sparse_matrix_get_info(matrix, &info);
+  wk_matrix_info info;
   const uint64_t compressed = mask.block.n + values.block.n + (palettized ? lut.block.n : 0) +
                               (quantized ? scale.block.n + (offset_t ? offset.block.n : 0) : 0);
-  if (info.rows != rows || info.cols != cols || info.nonzeros != ones ||
-      info.nbits != (palettized ? nbits : 0) || info.value_dtype != value_type ||
-      info.weight_dtype != weight_type || info.compressed_bytes != compressed) {
-    Fatal("sparse_matrix_get_info", "wrong properties");
+  if (wk_matrix_get_info(matrix, &info) != WK_OK || info.format != WK_FORMAT_SPARSE || info.rows != rows ||
+      info.cols != cols || info.nonzeros != ones || info.nbits != (palettized ? nbits : 0) ||
+      info.value_dtype != value_type || info.weight_dtype != weight_type || info.compressed_bytes != compressed ||
+      info.has_lut != (palettized ? 1u : 0u) || info.has_scale != (quantized ? 1u : 0u) ||
+      info.has_offset != (offset_t != nullptr ? 1u : 0u) || info.w8a8 != 0) {
+    Fatal("sparse matrix get_info", "wrong properties");
   }
   const size_t weight_bytes = static_cast<size_t>(PackedBytes(weight_type, count));
-  const std::vector<Block> dense = Differential("sparse_matrix_decompress", {weight_bytes}, [&](wk_context* c, Block* out) {
-    wk_buffer b{out[0].data(), out[0].n};
-    return wk_sparse_matrix_decompress(matrix, &b, c);
-  });
+
+  const int64_t forward_batch = 1 + in.Below(3);
+  const int32_t x_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
+  const int32_t y_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
+  const bool forward_rank1 = forward_batch == 1 && in.Flip(2);
+  const int64_t batch = PickBatch(in, large, cols, forward_batch);
+  const bool rank1 = forward_rank1 && batch == 1;
+  const int64_t x_shape[2] = {batch, cols};
+  OwnedTensor x(in, x_type, rank1 ? 1 : 2, rank1 ? &cols : x_shape);
+  const Threading th = PickThreading(in);
+
+  const std::vector<Block> dense = CheckDecompress("sparse matrix decompress", matrix, info, th);
 
   // The matrix decompresses to what the Core ML chain of ops yields.
   Block chain(weight_bytes);
@@ -358,36 +370,20 @@ void FuzzMatrix(Input& in) {
     Fatal("sparse_to_dense_ios18", "rejected a valid matrix's operands");
   }
   if (weight_bytes && std::memcmp(chain.data(), dense[0].data(), weight_bytes) != 0) {
-    Fatal("sparse_matrix_decompress", "differs from the op chain");
+    Fatal("sparse matrix decompress", "differs from the op chain");
   }
 
-  const int64_t batch = 1 + in.Below(3);
-  const int32_t x_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
-  const int32_t y_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
-  const bool rank1 = batch == 1 && in.Flip(2);
-  const int64_t x_shape[2] = {batch, cols};
-  OwnedTensor x(in, x_type, rank1 ? 1 : 2, rank1 ? &cols : x_shape);
-  const size_t y_bytes = static_cast<size_t>(PackedBytes(y_type, static_cast<uint64_t>(batch * rows)));
-  const std::vector<Block> fused = Differential("sparse_matrix_gemv", {y_bytes}, [&](wk_context* c, Block* out) {
-    wk_buffer b{out[0].data(), out[0].n};
-    return wk_sparse_matrix_gemv(matrix, &x.t, &b, y_type, c);
-  });
-  // Fused GEMV == dense GEMV over the decompressed weights, on every target.
-  const wk_tensor w{dense[0].data(), weight_bytes, weight_type, 2, {rows, cols}};
-  Differential("dense_gemv over decompressed", {y_bytes}, [&](wk_context* c, Block* out) {
-    wk_buffer b{out[0].data(), out[0].n};
-    const wk_status s = wk_dense_gemv(&w, &x.t, &b, y_type, c);
-    if (s == WK_OK && std::memcmp(out[0].data(), fused[0].data(), y_bytes) != 0) {
-      Fatal("sparse_matrix_gemv", "fused GEMV differs from dense GEMV over the decompressed weights");
-    }
-    return s;
-  });
-  wk_sparse_matrix_destroy(matrix);
+  const Block fused = CheckProduct("sparse matrix gemv", matrix, info, x.t, y_type, th, false);
+  // Fused GEMV == dense GEMV over the decompressed weights, on every target and thread count.
+  CheckDenseBaseline("sparse matrix gemv", dense[0], info, x.t, y_type, fused, th);
+  CheckMatrixErrors("sparse matrix (mask)", matrix, info, x.t, y_type, mask.block);
+  CheckMatrixErrors("sparse matrix (values)", matrix, info, x.t, y_type, values.block);
+  wk_matrix_destroy(matrix);
 
   // Malformed descriptors: each must fail with its status and set *matrix (preset to a non-null
   // sentinel) to NULL.
   const auto expect_rejected = [&](const char* what, wk_status want, const wk_sparse_matrix_desc& bad) {
-    wk_sparse_matrix* m = reinterpret_cast<wk_sparse_matrix*>(&ctx);
+    wk_matrix* m = reinterpret_cast<wk_matrix*>(&ctx);
     const wk_status got = wk_sparse_matrix_create(&bad, &m, nullptr);
     if (got != want || m != nullptr) {
       std::fprintf(stderr, "MISMATCH: %s: status %s, expected %s\n", what, wk_status_name(got), wk_status_name(want));
@@ -431,11 +427,12 @@ void FuzzMatrix(Input& in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in(data, size);
-  switch (in.Below(5)) {
+  bool large = false;
+  switch (PickCase(in, 5, 3, &large)) {
     case 0: FuzzSparseToDenseIOS18(in); break;
     case 1: FuzzSparseToDenseIOS16(in); break;
     case 2: FuzzLutToSparse(in); break;
-    default: FuzzMatrix(in); break;
+    default: FuzzMatrix(in, large); break;
   }
   return 0;
 }

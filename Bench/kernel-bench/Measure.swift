@@ -26,13 +26,29 @@ enum Machine {
     }
     return largest > 0 ? largest : 32 << 20
   }
+
+  /// CPUs this process may run on: what `threads: 0` means to the library.
+  static var availableCPUs: Int { Int(kb_available_cpus()) }
+
+  /// The vector instruction set of the FMA-peak measurement ("AVX2+FMA", "AVX-512F", "portable").
+  static var fmaISA: String { String(cString: kb_fma_isa()) }
 }
 
-/// This machine's streaming read bandwidth as one core sees it: a buffer much larger than the
-/// last-level cache read once per pass, as 1, 2, 4 and 8 interleaved sequential streams with
-/// software prefetch (the access patterns of a GEMV over that many rows). The best median is the
-/// roofline: a kernel cannot beat what the fastest plain read achieves.
-struct StreamBandwidth {
+/// The two roofline ceilings of one thread count, measured in the run that uses them.
+struct Ceiling {
+  let threads: Int
+  /// Streaming read, GB/s summed over the threads.
+  let streamGBps: Double
+  /// fp32 multiply-add peak, GFLOP/s summed over the threads.
+  let peakGflops: Double
+}
+
+/// This machine's streaming read bandwidth: a buffer much larger than the last-level cache read
+/// once per pass by n threads at once (each its own contiguous slice), each thread as 1, 2, 4
+/// and 8 interleaved sequential streams with software prefetch (the access patterns of a GEMV
+/// over that many rows). The best median is the roofline: a kernel cannot beat what the fastest
+/// plain read achieves.
+final class StreamBandwidth {
   let buffer: UnsafeMutableRawBufferPointer
 
   init(bytes: Int) {
@@ -41,22 +57,31 @@ struct StreamBandwidth {
     for i in stride(from: 0, to: buffer.count, by: 8) { buffer.storeBytes(of: UInt64(i), toByteOffset: i, as: UInt64.self) }
   }
 
-  /// Median seconds per pass of the best stream count.
-  func measure(passes: Int) -> Double {
-    var sink: UInt64 = 0
-    var best = Double.infinity
+  deinit { buffer.deallocate() }
+
+  /// GB/s (summed over `threads` threads) of the best stream count's median pass.
+  func gbps(threads: Int, passes: Int) -> Double {
+    var best = 0.0
     for streams in [1, 2, 4, 8] as [UInt32] {
-      sink &+= kb_stream_read(buffer.baseAddress, buffer.count, streams)
-      var samples: [Double] = []
-      for _ in 0..<passes {
-        let start = Clock.nanoseconds()
-        sink &+= kb_stream_read(buffer.baseAddress, buffer.count, streams)
-        samples.append(Double(Clock.nanoseconds() - start) / 1e9)
-      }
-      best = min(best, samples.sorted()[samples.count / 2])
+      var seconds = [Double](repeating: 0, count: passes)
+      let bytes = kb_stream_read_threads(
+        buffer.baseAddress, buffer.count, UInt32(threads), streams, UInt32(passes), &seconds)
+      guard bytes > 0 else { continue }
+      best = max(best, Double(bytes) / seconds.sorted()[passes / 2] / 1e9)
     }
-    if sink == 42 { print("") }  // keeps the reads alive
     return best
+  }
+}
+
+extension Ceiling {
+  /// Both ceilings for each thread count (in the order given).
+  static func measure(threads: [Int], footprint: Int, passes: Int) -> [Ceiling] {
+    let stream = StreamBandwidth(bytes: footprint)
+    return threads.map { n in
+      Ceiling(
+        threads: n, streamGBps: stream.gbps(threads: n, passes: passes),
+        peakGflops: kb_fma_peak_gflops(UInt32(n), 15))
+    }
   }
 }
 
@@ -65,6 +90,9 @@ struct SplitMix64 {
   private var state: UInt64
 
   init(seed: UInt64) { state = seed }
+
+  /// An independent generator for one named input of a run (a kernel's weights, the activations).
+  init(seed: UInt64, stream: String) { state = seed ^ fnv1a64(stream.utf8) }
 
   mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15

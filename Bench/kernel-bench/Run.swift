@@ -12,15 +12,19 @@ struct Run: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Times kernels cold (weights cycled through far more memory than the last-level cache).",
     discussion: """
-      Every run also measures this machine's streaming read bandwidth and dense fp16 GEMV on the \
-      same shape, and reports each kernel's compression ratio vs fp16, median time per call, GB/s \
-      of compressed weight bytes, the fraction of the streaming bandwidth and the speedup over dense fp16.
+      Every run also measures this machine's two roofline ceilings for 1 thread and for each \
+      requested thread count (streaming read bandwidth and fp32 FMA peak) and dense fp16 GEMV on \
+      the same shape, batch and threads. Every (kernel, batch, threads) combination is one row: \
+      compression ratio vs fp16, median time per call, GB/s of compressed weight bytes and the \
+      fraction of the streaming bandwidth, GFLOP/s and the fraction of the FMA peak, the speedup \
+      over dense fp16, and FNV-1a 64 hashes of the output (whole, and batch row 0) that must not \
+      depend on threads, batch or target.
       """)
 
   @Option(name: .long, parsing: .upToNextOption, help: "Kernels: \(BenchKernel.allCases.map(\.rawValue).joined(separator: " ")) (or all).")
   var kernel: [String] = ["lut4"]
 
-  @Option(help: "Operation: gemv or decompress.")
+  @Option(help: "Operation: gemv or decompress (decompress ignores --batch).")
   var op: BenchOp = .gemv
 
   @Option(help: "Output rows of the weight matrix.")
@@ -29,16 +33,16 @@ struct Run: ParsableCommand {
   @Option(help: "Input columns of the weight matrix.")
   var cols = 4096
 
-  @Option(help: "Activation rows (batch).")
-  var batch = 1
+  @Option(name: .long, parsing: .upToNextOption, help: "Activation rows (batch sizes); every one is measured, e.g. --batch 1 8 32.")
+  var batch: [Int] = [1]
 
-  @Option(help: "Worker threads (1 until threading exists).")
-  var threads = 1
+  @Option(name: .long, parsing: .upToNextOption, help: "Threads per call (library pool; 0 = every CPU of this process); every count is measured, e.g. --threads 1 2.")
+  var threads: [Int] = [1]
 
   @Option(help: "SIMD target (default: the best supported; see `kernel-bench targets`).")
   var target: String?
 
-  @Option(help: "Timed passes over the cold set; the median is reported.")
+  @Option(help: "Timed samples per row (a sample is one pass over the cold set, or ~0.2 s of calls when calls are slow); the median is reported.")
   var `repeat` = 15
 
   @Option(help: "Seed of the random weights and activations.")
@@ -50,11 +54,17 @@ struct Run: ParsableCommand {
   @Flag(help: "One JSON object per result line.")
   var json = false
 
+  @Option(help: "Also draw the run as a roofline (SVG file: GFLOP/s over batch, log-log, with the measured ceilings).")
+  var plot: String?
+
   func validate() throws {
     guard rows >= 1, cols >= 1 else { throw ValidationError("rows and cols must be at least 1") }
-    guard batch >= 1 else { throw ValidationError("batch must be at least 1") }
-    guard threads == 1 else { throw ValidationError("threads: only 1 is implemented so far") }
+    guard !batch.isEmpty, batch.allSatisfy({ $0 >= 1 }) else { throw ValidationError("every batch must be at least 1") }
+    guard !threads.isEmpty, threads.allSatisfy({ (0...256).contains($0) }) else {
+      throw ValidationError("threads must be 0 (every CPU) to 256")
+    }
     guard `repeat` >= 1 else { throw ValidationError("repeat must be at least 1") }
+    guard plot == nil || op == .gemv else { throw ValidationError("--plot draws GEMV runs (--op gemv)") }
     _ = try kernels()
   }
 
@@ -68,40 +78,85 @@ struct Run: ParsableCommand {
     }
   }
 
+  /// Values in first-seen order without repeats.
+  private func unique(_ values: [Int]) -> [Int] {
+    var seen = Set<Int>()
+    return values.filter { seen.insert($0).inserted }
+  }
+
   func run() throws {
     let chosen = try parseTarget(target) ?? SIMDTarget.best
+    let kernelList = try kernels()
     let footprintBytes = footprint ?? max(8 * Machine.lastLevelCacheBytes(), 256 << 20)
-    var rng = SplitMix64(seed: seed)
-    let shape = BenchShape(rows: rows, cols: cols, batch: batch)
-    let x = try shape.activations(&rng)
+    let cpus = Machine.availableCPUs
+    let threadCounts = unique(threads.map { $0 == 0 ? cpus : $0 })
+    let batches = op == .gemv ? unique(batch) : [1]
+    let activations = Activations(cols: cols, maxBatch: batches.max()!, seed: seed)
+    let xs = try Dictionary(uniqueKeysWithValues: batches.map { ($0, try activations.x(batch: $0)) })
 
-    let stream = StreamBandwidth(bytes: footprintBytes)
-    let streamSeconds = stream.measure(passes: `repeat`)
-    let streamGBps = Double(footprintBytes) / streamSeconds / 1e9
+    // Both ceilings for 1 thread and every requested count, before any kernel runs.
+    let ceilings = Ceiling.measure(threads: unique([1] + threadCounts), footprint: footprintBytes, passes: `repeat`)
+    let ceiling = Dictionary(uniqueKeysWithValues: ceilings.map { ($0.threads, $0) })
 
-    // Dense fp16 GEMV on the same shape: the baseline every speedup is relative to.
-    let baseline = try Workload(kernel: .denseF16, shape: shape, footprint: footprintBytes, rng: &rng)
-    let baselineNs = try baseline.measure(op: .gemv, x: x, target: chosen, passes: `repeat`)
+    // Dense fp16 GEMV on the same shape, batch and threads: the baseline of every speedup.
+    let baseline = try Workload(kernel: .denseF16, rows: rows, cols: cols, footprint: footprintBytes, seed: seed)
+    var baselineRuns: [[Int]: Measurement] = [:]
+    for b in batches {
+      for n in threadCounts {
+        baselineRuns[[b, n]] = try baseline.measure(
+          op: .gemv, x: xs[b]!, batch: b, target: chosen, threads: n, samples: `repeat`)
+      }
+    }
 
     var results: [BenchResult] = []
-    for k in try kernels() {
-      let workload = k == .denseF16 && op == .gemv
-        ? baseline : try Workload(kernel: k, shape: shape, footprint: footprintBytes, rng: &rng)
-      try workload.checkFusedEqualsDense(x: x, target: chosen)
-      let ns = k == .denseF16 && op == .gemv
-        ? baselineNs : try workload.measure(op: op, x: x, target: chosen, passes: `repeat`)
-      results.append(BenchResult(
-        kernel: k.rawValue, op: op.rawValue, target: chosen.name, shape: shape,
-        compressedBytes: workload.compressedBytes, medianNs: ns, streamGBps: streamGBps,
-        denseF16Ns: baselineNs, copies: workload.copies))
+    for k in kernelList {
+      let reuse = k == .denseF16 && op == .gemv
+      let workload = reuse ? baseline : try Workload(kernel: k, rows: rows, cols: cols, footprint: footprintBytes, seed: seed)
+      for b in batches {
+        try workload.checkFusedEqualsDense(x: xs[b]!, target: chosen, threads: threadCounts.max()!)
+        for n in threadCounts {
+          let m = reuse
+            ? baselineRuns[[b, n]]!
+            : try workload.measure(op: op, x: xs[b]!, batch: b, target: chosen, threads: n, samples: `repeat`)
+          results.append(BenchResult(
+            kernel: k.rawValue, op: op.rawValue, target: chosen.name, rows: rows, cols: cols, batch: b,
+            threads: n, compressedBytes: workload.compressedBytes, measurement: m, ceiling: ceiling[n]!,
+            denseF16Ns: baselineRuns[[b, n]]!.medianNs, copies: workload.copies))
+        }
+      }
     }
+
+    let problems = invarianceViolations(results)
     if json {
       for r in results { print(r.json) }
     } else {
-      print("kernel-bench: \(rows) x \(cols), batch \(batch), 1 thread, target \(chosen), cold (\(footprintBytes >> 20) MiB cycled per pass), median of \(`repeat`) passes")
-      print(String(format: "streaming read: %.1f GB/s; dense fp16 GEMV: %.1f us", streamGBps, baselineNs / 1e3))
+      print("kernel-bench: \(rows) x \(cols), op \(op.rawValue), target \(chosen), cold (\(footprintBytes >> 20) MiB of weights cycled), median of \(`repeat`) samples")
+      print("ceilings measured in this run (fp32 FMA peak: \(Machine.fmaISA); \(cpus) CPUs available):")
+      for c in ceilings {
+        print(String(
+          format: "  %3d thread%@  streaming read %6.1f GB/s   fp32 FMA peak %7.1f GFLOP/s",
+          c.threads, c.threads == 1 ? " " : "s", c.streamGBps, c.peakGflops))
+      }
+      if !(op == .gemv && kernelList.contains(.denseF16)) {
+        print("dense fp16 GEMV (baseline): " + batches.flatMap { b in
+          threadCounts.map { n in String(format: "batch %d, %d thr: %.1f us", b, n, baselineRuns[[b, n]]!.medianNs / 1e3) }
+        }.joined(separator: "; "))
+      }
       print(BenchResult.tableHeader)
       for r in results { print(r.tableRow) }
+      if problems.isEmpty && results.count > 1 {
+        print("y_hash equal across threads for every kernel and batch; y[0] hash equal across batches for every kernel")
+      }
+    }
+    for p in problems { FileHandle.standardError.write(Data("kernel-bench: INVARIANCE VIOLATED: \(p)\n".utf8)) }
+    if let plot {
+      let svg = RooflinePlot(
+        title: "kernel-bench: \(rows) × \(cols) GEMV, target \(chosen.name), cold, median of \(`repeat`)",
+        ceilings: ceilings, results: results.filter { $0.gflops != nil },
+        fmaISA: Machine.fmaISA
+      ).svg()
+      try svg.write(toFile: plot, atomically: true, encoding: .utf8)
+      if !json { print("roofline plot: \(plot)") }
     }
   }
 }

@@ -36,11 +36,15 @@ DefaultFloatEnvironment::~DefaultFloatEnvironment() {}
 
 extern "C" {
 
+uint32_t wk_version(void) { return WK_VERSION_MAJOR * 1000 + WK_VERSION_MINOR; }
+
 void wk_context_init(wk_context* ctx) {
   if (ctx == nullptr) return;
   ctx->target = 0;
   ctx->threads = 1;
   ctx->reserved = 0;
+  ctx->parallel_for = nullptr;
+  ctx->parallel_for_pool = nullptr;
   ctx->used_target = 0;
   ctx->message[0] = '\0';
 }

@@ -17,10 +17,9 @@ uint64_t Supported() {
 
 wk_status ResolveTarget(wk_context* ctx, uint64_t* target) {
   const uint64_t wanted = ctx != nullptr ? ctx->target : 0;
-  if (ctx != nullptr && ctx->threads > 1) {
-    return Fail(ctx, WK_ERROR_INVALID_ARGUMENT,
-                "threads: %u requested; this version runs on the calling thread only",
-                ctx->threads);
+  if (ctx != nullptr && ctx->threads > WK_MAX_THREADS) {
+    return Fail(ctx, WK_ERROR_INVALID_ARGUMENT, "threads: %u; at most %d", ctx->threads,
+                WK_MAX_THREADS);
   }
   if (wanted == 0) {
     *target = wk_best_target();

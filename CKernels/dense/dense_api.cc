@@ -1,41 +1,52 @@
-// C ABI: wk_dense_gemv and wk_cast.
-#include <new>
+// C ABI: dense matrices and wk_cast.
+#include <algorithm>
+#include <cstring>
 
 #include "common/targets.h"
 #include "common/tensor.h"
 #include "dense/dense_kernels.h"
+#include "matrix/matrix.h"
 
 using namespace wk;
 
+namespace {
+
+struct DenseMatrix final : wk_matrix {
+  DensePlan plan;
+
+  void Gemv(uint64_t target, const GemvOperands& io) const override {
+    RunDenseGemv(target, plan, io);
+  }
+
+  void Decompress(uint64_t, uint8_t* out, size_t row_begin, size_t row_end) const override {
+    const size_t row_bytes = plan.cols * (plan.w_f16 ? 2 : 4);
+    std::memcpy(out + row_begin * row_bytes, plan.w + row_begin * row_bytes,
+                (row_end - row_begin) * row_bytes);
+  }
+};
+
+}  // namespace
+
 extern "C" {
 
-wk_status wk_dense_gemv(const wk_tensor* w, const wk_tensor* x, const wk_buffer* y,
-                        int32_t y_dtype, wk_context* ctx) {
-  uint64_t target = 0;
-  WK_TRY(ResolveTarget(ctx, &target));
-  WK_TRY(CheckTensor(w, "w", ctx, nullptr));
-  if (!IsFloatDType(w->dtype)) {
-    return Fail(ctx, WK_ERROR_INVALID_DTYPE, "w: dtype %s; fp16 or fp32 expected",
-                wk_dtype_name(w->dtype));
-  }
-  if (w->rank != 2 || w->shape[0] < 1 || w->shape[1] < 1) {
-    return Fail(ctx, WK_ERROR_INVALID_SHAPE, "w: [rows, cols] with rows, cols >= 1 expected");
-  }
-  DenseGemvArgs args;
-  args.w = static_cast<const uint8_t*>(w->data);
-  args.w_f16 = w->dtype == WK_DTYPE_FP16;
-  args.rows = static_cast<size_t>(w->shape[0]);
-  args.cols = static_cast<size_t>(w->shape[1]);
-  WK_TRY(CheckGemvOperands(args.rows, args.cols, x, y, y_dtype, w->data, w->nbytes, ctx,
-                           &args.io));
-  try {
-    const DefaultFloatEnvironment env;
-    RunDenseGemv(target, args);
-  } catch (const std::bad_alloc&) {
-    return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "x: fp16 widening scratch allocation failed");
-  }
-  if (ctx != nullptr) ctx->used_target = target;
-  return WK_OK;
+wk_status wk_dense_matrix_create(const wk_tensor* w, wk_matrix** matrix, wk_context* ctx) {
+  return CreateMatrix<DenseMatrix>(matrix, ctx, [&](DenseMatrix* m) {
+    WK_TRY(CheckTensor(w, "w", ctx, nullptr));
+    if (!IsFloatDType(w->dtype)) {
+      return Fail(ctx, WK_ERROR_INVALID_DTYPE, "w: dtype %s; fp16 or fp32 expected",
+                  wk_dtype_name(w->dtype));
+    }
+    if (w->rank != 2 || w->shape[0] < 1 || w->shape[1] < 1) {
+      return Fail(ctx, WK_ERROR_INVALID_SHAPE, "w: [rows, cols] with rows, cols >= 1 expected");
+    }
+    m->plan.w = static_cast<const uint8_t*>(w->data);
+    m->plan.w_f16 = w->dtype == WK_DTYPE_FP16;
+    m->plan.rows = static_cast<size_t>(w->shape[0]);
+    m->plan.cols = static_cast<size_t>(w->shape[1]);
+    m->SetInfo(WK_FORMAT_DENSE, m->plan.rows, m->plan.cols, w->dtype, w->dtype, w->nbytes);
+    m->regions[0] = {w->data, w->nbytes, "the weights"};
+    return WK_OK;
+  });
 }
 
 wk_status wk_cast(const wk_tensor* source, int32_t output_dtype, const wk_buffer* out,

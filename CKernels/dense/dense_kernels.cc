@@ -1,4 +1,4 @@
-// Dense GEMV (fp16 / fp32 weights) and constexpr_cast, compiled for every target.
+// Dense matrix products (fp16 / fp32 weights) and constexpr_cast, compiled for every target.
 #include "common/hwy_config.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -8,6 +8,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "common/matmul-inl.h"
 #include "common/simd-inl.h"
 #include "dense/dense_kernels.h"
 #include "hwy/cache_control.h"
@@ -68,15 +69,17 @@ struct DenseDecoder {
   }
 };
 
-void DenseGemv(const DenseGemvArgs& a) {
-  if (a.w_f16) {
-    const DenseDecoder<true> dec{reinterpret_cast<const uint16_t*>(a.w), a.rows, a.cols};
-    GemvAllRows(dec, a.rows, a.cols, a.io.x, a.io.x_f16, a.io.batch, a.io.y, a.io.y_f16);
+void DenseGemv(const DensePlan& plan, const GemvOperands& io) {
+  if (plan.w_f16) {
+    const DenseDecoder<true> dec{reinterpret_cast<const uint16_t*>(plan.w), plan.rows, plan.cols};
+    MatrixProduct(dec, plan.cols, io);
   } else {
-    const DenseDecoder<false> dec{reinterpret_cast<const float*>(a.w), a.rows, a.cols};
-    GemvAllRows(dec, a.rows, a.cols, a.io.x, a.io.x_f16, a.io.batch, a.io.y, a.io.y_f16);
+    const DenseDecoder<false> dec{reinterpret_cast<const float*>(plan.w), plan.rows, plan.cols};
+    MatrixProduct(dec, plan.cols, io);
   }
 }
+
+void WidenF16Rows(const uint16_t* src, size_t count, float* dst) { WidenF16Row(src, count, dst); }
 
 // Exact widening that keeps a NaN's quiet bit as it is (F16C would set it).
 void CastF16ToF32(const uint16_t* src, size_t count, uint32_t* dst) {
@@ -107,9 +110,14 @@ namespace wk {
 
 HWY_EXPORT(DenseGemv);
 HWY_EXPORT(CastF16ToF32);
+HWY_EXPORT(WidenF16Rows);
 
-void RunDenseGemv(uint64_t target, const DenseGemvArgs& args) {
-  KernelFor(HWY_DISPATCH_TABLE(DenseGemv), target)(args);
+void RunDenseGemv(uint64_t target, const DensePlan& plan, const GemvOperands& io) {
+  KernelFor(HWY_DISPATCH_TABLE(DenseGemv), target)(plan, io);
+}
+
+void RunWidenF16(uint64_t target, const uint16_t* src, size_t count, float* dst) {
+  KernelFor(HWY_DISPATCH_TABLE(WidenF16Rows), target)(src, count, dst);
 }
 
 void RunCastF16ToF32(uint64_t target, const uint16_t* src, size_t count, uint32_t* dst) {

@@ -5,8 +5,7 @@
 namespace wk {
 
 wk_status CheckGemvOperands(uint64_t rows, uint64_t cols, const wk_tensor* x, const wk_buffer* y,
-                            int32_t y_dtype, const void* weights, size_t weight_bytes,
-                            wk_context* ctx, GemvOperands* out) {
+                            int32_t y_dtype, wk_context* ctx, GemvRequest* out) {
   uint64_t count = 0;
   WK_TRY(CheckTensor(x, "x", ctx, &count));
   if (!IsFloatDType(x->dtype)) {
@@ -34,9 +33,6 @@ wk_status CheckGemvOperands(uint64_t rows, uint64_t cols, const wk_tensor* x, co
   WK_TRY(CheckOutput(y, PackedBytes(y_dtype, batch * rows), "y", ctx));
   if (Overlaps(y->data, y->nbytes, x->data, x->nbytes)) {
     return Fail(ctx, WK_ERROR_ALIASING, "y overlaps x");
-  }
-  if (Overlaps(y->data, y->nbytes, weights, weight_bytes)) {
-    return Fail(ctx, WK_ERROR_ALIASING, "y overlaps the weights");
   }
   out->x = static_cast<const uint8_t*>(x->data);
   out->x_f16 = x->dtype == WK_DTYPE_FP16;

@@ -5,7 +5,7 @@
  * casts) and GEMV fused with that decompression, on every SIMD target Highway compiles, bit-exact
  * with the Swift reference (module WeightKernelsReference) on every target. The arithmetic contract (one
  * accumulation order for every target, NaN rules, fp16 rounding points) is in docs/ARITHMETIC.md
- * and summarised at wk_dense_gemv.
+ * and summarised at wk_matrix_gemv.
  *
  * Conventions for every function below
  * - Symbols start with wk_ / WK_. Every function returns a wk_status; WK_OK is 0.
@@ -19,9 +19,10 @@
  *   an input nor write outside [data, data + nbytes) of an output: no over-read, no padding needed.
  * - Outputs must not overlap any input (WK_ERROR_ALIASING).
  * - Padding bits of the last byte of a packed input are ignored, as Core ML ignores them.
- * - A wk_context (may be NULL) selects the SIMD target and receives an error message. The library
- *   has no global mutable state: all functions are safe to call concurrently from several threads
- *   as long as outputs do not overlap; matrices are immutable once created and may be shared.
+ * - A wk_context (may be NULL) selects the SIMD target and the thread count and receives an error
+ *   message. The library's only global state is its thread pool, which is thread-safe: all
+ *   functions are safe to call concurrently from several threads as long as outputs do not
+ *   overlap; matrices are immutable once created and may be shared.
  * - x86: kernels run with the default floating-point environment (round to nearest even, no
  *   flush-to-zero, no denormals-are-zero) whatever the caller's MXCSR holds, and restore it.
  */
@@ -34,6 +35,14 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/** Version of this header and of the ABI; before 1.0 a minor version may change the ABI. */
+#define WK_VERSION_MAJOR 0
+#define WK_VERSION_MINOR 2
+
+/** The library's version, WK_VERSION_MAJOR * 1000 + WK_VERSION_MINOR: lets a program check that
+ *  the library it loaded matches the header it was compiled with. */
+uint32_t wk_version(void);
 
 /** Maximum tensor rank accepted anywhere. */
 #define WK_MAX_RANK 8
@@ -91,24 +100,53 @@ const char* wk_dtype_name(int32_t dtype);
 const char* wk_status_name(wk_status status);
 
 /**
+ * A unit of parallel work: runs task `index` of a call. Every index in [0, count) is run exactly
+ * once; tasks are independent and may run on any thread in any order.
+ */
+typedef void (*wk_task_fn)(void* task_data, size_t index);
+
+/**
+ * A caller-supplied parallel-for (an engine lending its own thread pool, as XNNPACK's pthreadpool
+ * or ggml's threadpool do): must run task(task_data, i) for every i in [0, count), on any of its
+ * threads including the calling one, and return only when all have returned. Called at most once
+ * per library call, never re-entrantly.
+ */
+typedef void (*wk_parallel_for_fn)(void* pool, wk_task_fn task, void* task_data, size_t count);
+
+/** Largest accepted wk_context.threads. */
+#define WK_MAX_THREADS 256
+
+/**
  * Per-call options and diagnostics. Initialise with wk_context_init; passing NULL instead of a
- * context means: best target, no message. A context is owned by the caller and is not shared
- * between concurrent calls.
+ * context means: best target, one thread, no message. A context is owned by the caller and is
+ * not shared between concurrent calls.
  */
 typedef struct wk_context {
   /** In: the SIMD target to run (a single bit from wk_compiled_targets), or 0 for the best one
    *  this CPU supports. */
   uint64_t target;
-  /** In: worker threads; 0 and 1 mean the calling thread only (the only mode so far). */
+  /** In: threads for wk_matrix_gemv, wk_matrix_gemv_w8a8 and wk_matrix_decompress: 1 (default)
+   *  runs on the calling thread; n > 1 uses the calling thread and n - 1 workers of the library's
+   *  pool (created on first use, parked between calls; once warm no thread is created and no
+   *  memory allocated per call); 0 means every CPU this process may run on (sched_getaffinity).
+   *  At most WK_MAX_THREADS. Results are bit-identical for every value (docs/ARITHMETIC.md §2).
+   *  Concurrent calls that each ask for the pool share it: one call's tasks run at a time, the
+   *  others wait. Other functions only check that it is at most WK_MAX_THREADS. */
   uint32_t threads;
   uint32_t reserved;
+  /** In: NULL for the library's pool, or a caller-supplied parallel-for that runs the tasks
+   *  instead (no library thread is used; `threads` then only sets how finely work is split,
+   *  0 meaning as finely as for every CPU of the process). */
+  wk_parallel_for_fn parallel_for;
+  /** In: passed as the first argument of parallel_for. */
+  void* parallel_for_pool;
   /** Out: the target that ran (set on success). */
   uint64_t used_target;
   /** Out: on failure, a NUL-terminated description naming the operand at fault. */
   char message[WK_MESSAGE_CAPACITY];
 } wk_context;
 
-/** Sets target 0, threads 1 and clears the outputs. */
+/** Sets target 0, threads 1, no parallel_for, and clears the outputs. */
 void wk_context_init(wk_context* ctx);
 
 /* ---------------------------------------------------------------------------------------------
@@ -262,33 +300,86 @@ wk_status wk_sparse_blockwise_shift_scale(const wk_tensor* data_mask, const wk_t
                                           wk_context* ctx);
 
 /* ---------------------------------------------------------------------------------------------
- * GEMV: y = W · x, batched
+ * Matrices: one prepared, immutable 2-D weight type for every format
  *
- * W is [rows, cols] (a Core ML linear weight [out, in]); x is [batch, cols] (or [cols], batch 1),
- * fp16 or fp32; y is [batch, rows] of y_dtype (fp16 or fp32). Every y[b, r] is computed in fp32
- * with the canonical order of docs/ARITHMETIC.md, identical on every target:
+ * A wk_matrix is made by one create function per format (their descriptors hold different
+ * operands) and used through one set of functions: wk_matrix_get_info, wk_matrix_decompress,
+ * wk_matrix_gemv (and wk_matrix_gemv_w8a8), wk_matrix_destroy. A matrix is immutable once
+ * created: any number of threads may call decompress and gemv on one matrix concurrently.
+ * A matrix keeps pointers to its large operands (the weights, indices, masks, values: documented
+ * per create function); that memory must stay valid and unchanged until wk_matrix_destroy.
+ * Small operands (LUTs, scales, offsets) are copied.
+ *
+ * GEMV: y = W · x, batched. W is [rows, cols] (a Core ML linear weight [out, in]); x is
+ * [batch, cols] (or [cols], batch 1), fp16 or fp32; y is [batch, rows] of y_dtype (fp16 or
+ * fp32). Every y[b, r] is computed in fp32 with the canonical order of docs/ARITHMETIC.md §2,
+ * identical on every target, for every batch size and every thread count:
  *   p[0..15] = +0;  for k = 0..cols-1: p[k % 16] = fma(w[r,k], x[b,k], p[k % 16])  (one rounding)
  *   s = tree(p): q[i] = p[i] + p[i+8] (i<8); then i<4: q[i] + q[i+4]; i<2: q[i] + q[i+2]; q0 + q1
  *   y = s, with any NaN replaced by the canonical quiet NaN 0x7FC00000; fp16 y = RN16(y).
- * fp16 weights and inputs are widened exactly. Batch rows are independent: the bits of y[b] do not
- * depend on batch size. x and y may not overlap each other or the weights.
- * Complexity: rows * cols * batch multiply-adds; W is read once per call (batch 1) and never
- * expanded to a dense copy.
+ * w[r,k] is the weight exactly as wk_matrix_decompress writes it (widened exactly from fp16), and
+ * fp16 activations are widened exactly. A fused GEMV is therefore bit-identical to the GEMV of a
+ * dense matrix made from the decompressed weights (zero weights of sparse matrices take part:
+ * 0 * inf is NaN there too).
+ * Complexity: rows * cols * batch multiply-adds. For batch 1 the compressed weights are read
+ * once and decoded in registers; for batch >= 2 each weight is decoded once per 32 batch rows
+ * into a small per-thread panel and applied to every batch row from there. Scratch: per call
+ * O(batch * cols) floats of activations (fp16 widened once), kept per calling thread and reused.
  * ------------------------------------------------------------------------------------------- */
 
-/** Dense GEMV. w: fp16 or fp32 [rows, cols] with rows, cols >= 1. */
-wk_status wk_dense_gemv(const wk_tensor* w, const wk_tensor* x, const wk_buffer* y,
-                        int32_t y_dtype, wk_context* ctx);
+/** A prepared matrix. Opaque. */
+typedef struct wk_matrix wk_matrix;
 
-/* ---------------------------------------------------------------------------------------------
- * Palettized matrices (fused decompress-GEMV)
- * ------------------------------------------------------------------------------------------- */
+/** How a matrix's weights are stored. */
+typedef enum wk_matrix_format {
+  /** fp16 or fp32 weights as they are (wk_dense_matrix_create). */
+  WK_FORMAT_DENSE = 1,
+  /** Palettized: n-bit indices into LUTs (wk_lut_matrix_create). */
+  WK_FORMAT_PALETTIZED = 2,
+  /** Pruned: a bit mask and the non-zeros, stored, palettized or quantized
+   *  (wk_sparse_matrix_create). */
+  WK_FORMAT_SPARSE = 3,
+  /** Linearly quantized integers with scales and offsets (wk_quant_matrix_create). */
+  WK_FORMAT_QUANTIZED = 4
+} wk_matrix_format;
 
-/** An immutable, validated palettized 2-D weight prepared for GEMV. Opaque. */
-typedef struct wk_lut_matrix wk_lut_matrix;
+/** Properties of a matrix. */
+typedef struct wk_matrix_info {
+  /** A wk_matrix_format. */
+  int32_t format;
+  /** dtype of the decompressed weights (WK_DTYPE_FP16 or WK_DTYPE_FP32). */
+  int32_t weight_dtype;
+  int64_t rows;
+  int64_t cols;
+  /** Bytes of the stored form as Core ML keeps it: weights, indices, masks, values, LUTs,
+   *  scales and offsets. */
+  uint64_t compressed_bytes;
+  /** dtype of the stored elements: dense: the weight dtype; palettized: the index dtype
+   *  (uint1 ... uint8); sparse: the non-zeros' dtype (fp16/fp32, uint1 ... uint8 LUT indices, or
+   *  int4/uint4/int8/uint8); quantized: the data dtype. */
+  int32_t value_dtype;
+  /** Index width n of palettized and sparse + palettized matrices, 0 otherwise. */
+  uint32_t nbits;
+  /** Stored weights: ones of the mask for sparse matrices, rows * cols otherwise. */
+  int64_t nonzeros;
+  /** 1 when the weights pass through a LUT, 0 otherwise. */
+  uint32_t has_lut;
+  /** 1 when a scale (blockwise_shift_scale) is applied, 0 otherwise. */
+  uint32_t has_scale;
+  /** 1 when an offset is applied, 0 otherwise. */
+  uint32_t has_offset;
+  /** 1 when wk_matrix_gemv_w8a8 accepts this matrix, 0 otherwise. */
+  uint32_t w8a8;
+} wk_matrix_info;
 
 /**
- * The Core ML chain a palettized linear weight is stored as. Required: indices and lut, as for
+ * A dense matrix. w: fp16 or fp32 [rows, cols] with rows, cols >= 1. The matrix keeps a pointer
+ * to w->data. O(1) time and memory.
+ */
+wk_status wk_dense_matrix_create(const wk_tensor* w, wk_matrix** matrix, wk_context* ctx);
+
+/**
+ * A palettized linear weight, the Core ML chain it is stored as. Required: indices and lut, as for
  * wk_lut_to_dense_ios18 with K = 2 (indices [rows, cols], lut [Gr, Gc, 2^n, 1]; vector
  * palettization is not fused: decompress it instead). Optional (NULL when absent):
  * - lut_scale / lut_offset: a blockwise_shift_scale applied to the LUT first (the canonicalised
@@ -297,8 +388,7 @@ typedef struct wk_lut_matrix wk_lut_matrix;
  * - scale: a blockwise_shift_scale without offset applied to the dense [rows, cols] result
  *   (the per-channel-scale chain lut_to_dense -> blockwise_shift_scale): shape [Sr, Sc].
  * After these steps the weights must be fp16 or fp32 (an integer LUT needs lut_scale).
- * The matrix keeps pointers to indices->data (not to the tensor structs): that memory must stay
- * valid and unchanged until wk_lut_matrix_destroy. LUT and scales are copied.
+ * The matrix keeps a pointer to indices->data.
  */
 typedef struct wk_lut_matrix_desc {
   const wk_tensor* indices;
@@ -310,43 +400,12 @@ typedef struct wk_lut_matrix_desc {
 
 /** Validates desc and prepares tables (O(LUT + scale + cols) time and memory; indices untouched).
  *  *matrix receives a new matrix on success, NULL on failure. */
-wk_status wk_lut_matrix_create(const wk_lut_matrix_desc* desc, wk_lut_matrix** matrix,
+wk_status wk_lut_matrix_create(const wk_lut_matrix_desc* desc, wk_matrix** matrix,
                                wk_context* ctx);
 
-/** Frees a matrix; NULL is ignored. */
-void wk_lut_matrix_destroy(wk_lut_matrix* matrix);
-
-/** Properties of a matrix. */
-typedef struct wk_lut_matrix_info {
-  int64_t rows;
-  int64_t cols;
-  uint32_t nbits;
-  /** dtype of the decompressed weights (WK_DTYPE_FP16 or WK_DTYPE_FP32). */
-  int32_t weight_dtype;
-  /** Bytes of the compressed form as stored by Core ML: indices + LUT + scales/offsets. */
-  uint64_t compressed_bytes;
-} wk_lut_matrix_info;
-
-wk_status wk_lut_matrix_get_info(const wk_lut_matrix* matrix, wk_lut_matrix_info* info);
-
-/** Writes the dense [rows, cols] weights (weight_dtype): exactly what the Core ML chain yields. */
-wk_status wk_lut_matrix_decompress(const wk_lut_matrix* matrix, const wk_buffer* out,
-                                   wk_context* ctx);
-
-/** Fused GEMV, bit-identical to wk_dense_gemv over wk_lut_matrix_decompress's output. */
-wk_status wk_lut_matrix_gemv(const wk_lut_matrix* matrix, const wk_tensor* x,
-                             const wk_buffer* y, int32_t y_dtype, wk_context* ctx);
-
-/* ---------------------------------------------------------------------------------------------
- * Sparse matrices (fused expand-GEMV)
- * ------------------------------------------------------------------------------------------- */
-
-/** An immutable, validated sparse (sparse + palettized, sparse + quantized) 2-D weight. */
-typedef struct wk_sparse_matrix wk_sparse_matrix;
-
 /**
- * The Core ML chain a pruned linear weight is stored as. mask: uint1 [rows, cols], rows, cols >= 1;
- * values: rank 1 [D], D = ones of the mask, in row-major order of their positions.
+ * A pruned linear weight, the Core ML chain it is stored as. mask: uint1 [rows, cols],
+ * rows, cols >= 1; values: rank 1 [D], D = ones of the mask, in row-major order of their positions.
  * - Sparse: constexpr_sparse_to_dense(nonzero_data = values, mask). values: fp16 or fp32;
  *   lut, scale and offset: NULL.
  * - Sparse + palettized: constexpr_lut_to_sparse(mask, values, lut) -> sparse_to_dense.
@@ -358,8 +417,7 @@ typedef struct wk_sparse_matrix wk_sparse_matrix;
  *   [rows, cols], each non-zero taking the block of its position; offset: NULL, or [Sr, Sc] of
  *   the values' dtype or fp16/fp32 (fp32 with an fp16 scale: WK_ERROR_UNSUPPORTED). lut: NULL
  *   (a LUT and a scale together: WK_ERROR_UNSUPPORTED).
- * The matrix keeps pointers to mask->data and values->data: that memory must stay valid and
- * unchanged until wk_sparse_matrix_destroy. LUT, scale and offset are copied.
+ * The matrix keeps pointers to mask->data and values->data.
  */
 typedef struct wk_sparse_matrix_desc {
   const wk_tensor* mask;
@@ -372,53 +430,15 @@ typedef struct wk_sparse_matrix_desc {
 /** Validates desc and prepares the per-row value offsets (O(rows * cols / 8) time, O(rows)
  *  memory; plus O(LUT) or O(Sr * Sc + cols)). *matrix receives a new matrix on success, NULL on
  *  failure. */
-wk_status wk_sparse_matrix_create(const wk_sparse_matrix_desc* desc, wk_sparse_matrix** matrix,
+wk_status wk_sparse_matrix_create(const wk_sparse_matrix_desc* desc, wk_matrix** matrix,
                                   wk_context* ctx);
-
-/** Frees a matrix; NULL is ignored. */
-void wk_sparse_matrix_destroy(wk_sparse_matrix* matrix);
-
-typedef struct wk_sparse_matrix_info {
-  int64_t rows;
-  int64_t cols;
-  /** Ones of the mask. */
-  int64_t nonzeros;
-  /** Index width of a sparse + palettized matrix, 0 otherwise. */
-  uint32_t nbits;
-  /** dtype of the values: fp16/fp32 (sparse), uint1...uint8 (+ palettized) or int4/uint4/int8/
-   *  uint8 (+ quantized). */
-  int32_t value_dtype;
-  /** dtype of the decompressed weights (WK_DTYPE_FP16 or WK_DTYPE_FP32). */
-  int32_t weight_dtype;
-  /** Bytes of the compressed form as stored by Core ML: mask + values (+ LUT or scale + offset). */
-  uint64_t compressed_bytes;
-} wk_sparse_matrix_info;
-
-wk_status wk_sparse_matrix_get_info(const wk_sparse_matrix* matrix, wk_sparse_matrix_info* info);
-
-/** Writes the dense [rows, cols] weights (weight_dtype): exactly what the Core ML chain yields. */
-wk_status wk_sparse_matrix_decompress(const wk_sparse_matrix* matrix, const wk_buffer* out,
-                                      wk_context* ctx);
-
-/** Fused GEMV, bit-identical to wk_dense_gemv over wk_sparse_matrix_decompress's output (zero
- *  weights take part in the canonical order: 0 * inf is NaN there too). y may not overlap x,
- *  the mask or the values. Complexity: rows * cols * batch multiply-adds. */
-wk_status wk_sparse_matrix_gemv(const wk_sparse_matrix* matrix, const wk_tensor* x,
-                                const wk_buffer* y, int32_t y_dtype, wk_context* ctx);
-
-/* ---------------------------------------------------------------------------------------------
- * Linearly quantized matrices (fused dequantize-GEMV)
- * ------------------------------------------------------------------------------------------- */
-
-/** An immutable, validated quantized 2-D weight prepared for GEMV. */
-typedef struct wk_quant_matrix wk_quant_matrix;
 
 /**
  * constexpr_blockwise_shift_scale over a linear weight: data int4/uint4/int8/uint8
  * [rows, cols] (rows, cols >= 1); scale fp16/fp32 [Sr, Sc] dividing it (per-tensor [1, 1],
  * per-channel [rows, 1], per-block [rows, cols / block]...); offset NULL, or [Sr, Sc] of the data
  * dtype or fp16/fp32 (fp32 with an fp16 scale: WK_ERROR_UNSUPPORTED). The matrix keeps a pointer
- * to data->data (valid and unchanged until destroy); scale and offset are copied.
+ * to data->data.
  */
 typedef struct wk_quant_matrix_desc {
   const wk_tensor* data;
@@ -427,45 +447,41 @@ typedef struct wk_quant_matrix_desc {
 } wk_quant_matrix_desc;
 
 /** Validates desc and prepares the scales (O(Sr * Sc + cols)). */
-wk_status wk_quant_matrix_create(const wk_quant_matrix_desc* desc, wk_quant_matrix** matrix,
+wk_status wk_quant_matrix_create(const wk_quant_matrix_desc* desc, wk_matrix** matrix,
                                  wk_context* ctx);
 
-/** Frees a matrix; NULL is ignored. */
-void wk_quant_matrix_destroy(wk_quant_matrix* matrix);
+/** Frees a matrix; NULL is ignored. Not concurrently with other calls on the same matrix. */
+void wk_matrix_destroy(wk_matrix* matrix);
 
-typedef struct wk_quant_matrix_info {
-  int64_t rows;
-  int64_t cols;
-  int32_t data_dtype;
-  /** dtype of the dequantized weights: the scale's. */
-  int32_t weight_dtype;
-  /** Bytes of data + scale + offset as Core ML stores them. */
-  uint64_t compressed_bytes;
-} wk_quant_matrix_info;
+/** Fills *info. WK_ERROR_NULL_ARGUMENT if either pointer is NULL. O(1). */
+wk_status wk_matrix_get_info(const wk_matrix* matrix, wk_matrix_info* info);
 
-wk_status wk_quant_matrix_get_info(const wk_quant_matrix* matrix, wk_quant_matrix_info* info);
+/** Writes the dense [rows, cols] weights (weight_dtype): exactly what the Core ML chain yields.
+ *  out->nbytes must be at least rows * cols * sizeof(weight); out may not overlap the matrix's
+ *  operands. Runs on ctx->threads threads. Complexity: O(rows * cols). */
+wk_status wk_matrix_decompress(const wk_matrix* matrix, const wk_buffer* out, wk_context* ctx);
 
-/** Writes the dequantized [rows, cols] weights (weight_dtype), bit-exact with Core ML. */
-wk_status wk_quant_matrix_decompress(const wk_quant_matrix* matrix, const wk_buffer* out,
-                                     wk_context* ctx);
-
-/** Fused GEMV, bit-identical to wk_dense_gemv over wk_quant_matrix_decompress's output: every
- *  weight is dequantized (and rounded to fp16 for an fp16 scale) in registers. */
-wk_status wk_quant_matrix_gemv(const wk_quant_matrix* matrix, const wk_tensor* x,
-                               const wk_buffer* y, int32_t y_dtype, wk_context* ctx);
+/** y = W · x (see above). x: fp16/fp32 [cols] or [batch, cols] (batch may be 0); y: at least
+ *  batch * rows elements of y_dtype, not overlapping x or the matrix's operands. Runs on
+ *  ctx->threads threads; the bits do not depend on it. */
+wk_status wk_matrix_gemv(const wk_matrix* matrix, const wk_tensor* x, const wk_buffer* y,
+                         int32_t y_dtype, wk_context* ctx);
 
 /**
- * W8A8: y = W · x with the activations quantized to int8 too. Needs int8 data without offset, a
- * per-row or per-tensor scale ([rows, 1] or [1, 1]) and cols <= 131072 (WK_ERROR_UNSUPPORTED
- * otherwise). For each batch row b, exactly (docs/ARITHMETIC.md §3):
+ * W8A8: y = W · x with the activations quantized to int8 too. Needs a quantized matrix with int8
+ * data without offset, a per-row or per-tensor scale ([rows, 1] or [1, 1]) and cols <= 131072
+ * (wk_matrix_info.w8a8; WK_ERROR_UNSUPPORTED otherwise). For each batch row b, exactly
+ * (docs/ARITHMETIC.md §3):
  *   a = max_k |x[b,k]|;  if a is Inf or NaN, every y[b,·] is the canonical NaN;
  *   s_x = RN32(a / 127);  q[k] = clamp(rint(RN32(x[b,k] / s_x)), -127, 127)  (0 when s_x = 0);
  *   d[r] = sum_k w[r,k] q[k]  (exact int32);  y[b,r] = RN32(RN32(float(d[r]) * s_x) * s_w[r]),
- * a NaN replaced by the canonical NaN, RN16 for fp16 y. Batch rows are independent.
- * Complexity: rows * cols integer multiply-adds (VNNI on AVX3_DL) plus O(cols) per batch row.
+ * a NaN replaced by the canonical NaN, RN16 for fp16 y. Batch rows are independent; the
+ * activations are quantized once per call and each weight row is read once per 8 batch rows.
+ * Complexity: rows * cols * batch integer multiply-adds (VNNI on AVX3_DL) plus O(cols) per batch
+ * row.
  */
-wk_status wk_quant_matrix_gemv_w8a8(const wk_quant_matrix* matrix, const wk_tensor* x,
-                                    const wk_buffer* y, int32_t y_dtype, wk_context* ctx);
+wk_status wk_matrix_gemv_w8a8(const wk_matrix* matrix, const wk_tensor* x, const wk_buffer* y,
+                              int32_t y_dtype, wk_context* ctx);
 
 #ifdef __cplusplus
 }  /* extern "C" */

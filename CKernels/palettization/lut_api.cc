@@ -5,8 +5,8 @@
 #include <new>
 #include <vector>
 
-#include "common/matrix_handle.h"
 #include "common/targets.h"
+#include "matrix/matrix.h"
 #include "common/tensor.h"
 #include "gemv/gemv_operands.h"
 #include "palettization/lut_plan.h"
@@ -352,14 +352,26 @@ LutEntries FoldScale(const LutEntries& lut, const BssSpec& s) {
 }  // namespace
 }  // namespace wk
 
-struct wk_lut_matrix {
-  wk::LutMatrixPlan plan;
-};
-
 using namespace wk;
 
 namespace wk {
 namespace {
+
+struct LutMatrix final : wk_matrix {
+  LutMatrixPlan plan;
+
+  void Gemv(uint64_t target, const GemvOperands& io) const override {
+    if (plan.nbits < 4) {
+      RunLutMatrixGemvNarrow(target, plan, io);
+    } else {
+      RunLutMatrixGemvWide(target, plan, io);
+    }
+  }
+
+  void Decompress(uint64_t target, uint8_t* out, size_t row_begin, size_t row_end) const override {
+    RunLutMatrixDecompress(target, plan, out, row_begin, row_end);
+  }
+};
 
 // One grid extent divides the other, so the finer grid refines both.
 bool Nested(int64_t a, int64_t b) { return a % b == 0 || b % a == 0; }
@@ -582,65 +594,21 @@ wk_status wk_lut_to_dense_ios18(const wk_tensor* indices, const wk_tensor* lut,
   return RunDecompress(spec, target, out, info, indices, lut, nullptr, ctx);
 }
 
-wk_status wk_lut_matrix_create(const wk_lut_matrix_desc* desc, wk_lut_matrix** matrix,
+wk_status wk_lut_matrix_create(const wk_lut_matrix_desc* desc, wk_matrix** matrix,
                                wk_context* ctx) {
-  return CreateMatrix(matrix, ctx, [&](LutMatrixPlan* plan) {
-    // Folding a scale into the LUT is arithmetic: it must not see the caller's FTZ/DAZ.
-    const DefaultFloatEnvironment env;
-    return BuildPlan(desc, ctx, plan);
+  return CreateMatrix<LutMatrix>(matrix, ctx, [&](LutMatrix* m) {
+    WK_TRY(BuildPlan(desc, ctx, &m->plan));
+    const LutMatrixPlan& plan = m->plan;
+    m->SetInfo(WK_FORMAT_PALETTIZED, plan.rows, plan.cols, plan.weight_dtype,
+               desc->indices->dtype, plan.compressed_bytes);
+    wk_matrix_info& info = m->info;
+    info.nbits = plan.nbits;
+    info.has_lut = 1;
+    info.has_scale = desc->lut_scale != nullptr || desc->scale != nullptr;
+    info.has_offset = desc->lut_offset != nullptr;
+    m->regions[0] = {plan.indices, plan.index_bytes, "the indices"};
+    return WK_OK;
   });
-}
-
-void wk_lut_matrix_destroy(wk_lut_matrix* matrix) { delete matrix; }
-
-wk_status wk_lut_matrix_get_info(const wk_lut_matrix* matrix, wk_lut_matrix_info* info) {
-  if (matrix == nullptr || info == nullptr) return WK_ERROR_NULL_ARGUMENT;
-  info->rows = static_cast<int64_t>(matrix->plan.rows);
-  info->cols = static_cast<int64_t>(matrix->plan.cols);
-  info->nbits = matrix->plan.nbits;
-  info->weight_dtype = matrix->plan.weight_dtype;
-  info->compressed_bytes = matrix->plan.compressed_bytes;
-  return WK_OK;
-}
-
-wk_status wk_lut_matrix_decompress(const wk_lut_matrix* matrix, const wk_buffer* out,
-                                   wk_context* ctx) {
-  uint64_t target = 0;
-  WK_TRY(ResolveTarget(ctx, &target));
-  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
-  const LutMatrixPlan& plan = matrix->plan;
-  const uint64_t bytes = PackedBytes(plan.weight_dtype, uint64_t{plan.rows} * plan.cols);
-  WK_TRY(CheckOutput(out, bytes, "output", ctx));
-  if (Overlaps(out->data, out->nbytes, plan.indices, plan.index_bytes)) {
-    return Fail(ctx, WK_ERROR_ALIASING, "output overlaps the indices");
-  }
-  const DefaultFloatEnvironment env;
-  RunLutMatrixDecompress(target, plan, static_cast<uint8_t*>(out->data));
-  if (ctx != nullptr) ctx->used_target = target;
-  return WK_OK;
-}
-
-wk_status wk_lut_matrix_gemv(const wk_lut_matrix* matrix, const wk_tensor* x, const wk_buffer* y,
-                             int32_t y_dtype, wk_context* ctx) {
-  uint64_t target = 0;
-  WK_TRY(ResolveTarget(ctx, &target));
-  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
-  const LutMatrixPlan& plan = matrix->plan;
-  GemvOperands io;
-  WK_TRY(CheckGemvOperands(plan.rows, plan.cols, x, y, y_dtype, plan.indices, plan.index_bytes,
-                           ctx, &io));
-  try {
-    const DefaultFloatEnvironment env;
-    if (plan.nbits < 4) {
-      RunLutMatrixGemvNarrow(target, plan, io);
-    } else {
-      RunLutMatrixGemvWide(target, plan, io);
-    }
-  } catch (const std::bad_alloc&) {
-    return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "x: fp16 widening scratch allocation failed");
-  }
-  if (ctx != nullptr) ctx->used_target = target;
-  return WK_OK;
 }
 
 }  // extern "C"

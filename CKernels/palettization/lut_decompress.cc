@@ -76,13 +76,13 @@ void LutGather(const LutRun& run) {
 
 // Scaled matrices: weights computed as in the GEMV, with the NaN rule, stored in weight dtype.
 template <int kBits>
-void LutMatrixDecompressScaled(const LutMatrixPlan& plan, uint8_t* out) {
+void LutMatrixDecompressScaled(const LutMatrixPlan& plan, uint8_t* out, size_t r0, size_t r1) {
   const DF df;
   const LutMatrixDecoder<kBits, LutLayout::kGeneral> dec(plan);
   const bool f16 = plan.weight_dtype == WK_DTYPE_FP16;
   const size_t elem = f16 ? 2 : 4;
   const size_t chunks = (plan.cols + kChunk - 1) / kChunk;
-  for (size_t r = 0; r < plan.rows; ++r) {
+  for (size_t r = r0; r < r1; ++r) {
     uint8_t* row_out = out + r * plan.cols * elem;
     for (size_t c = 0; c < chunks; ++c) {
       VF w[kVecs];
@@ -102,12 +102,12 @@ void LutMatrixDecompressScaled(const LutMatrixPlan& plan, uint8_t* out) {
 }
 
 template <int kBits>
-void LutMatrixDecompressBits(const LutMatrixPlan& plan, uint8_t* out) {
+void LutMatrixDecompressBits(const LutMatrixPlan& plan, uint8_t* out, size_t r0, size_t r1) {
   const size_t elem = plan.weight_dtype == WK_DTYPE_FP16 ? 2 : 4;
   switch (plan.scale_mode) {
     case LutScaleMode::kNone: {
       // Unscaled weights are LUT entries copied bit for bit: one run per row and column group.
-      for (size_t r = 0; r < plan.rows; ++r) {
+      for (size_t r = r0; r < r1; ++r) {
         for (size_t c0 = 0; c0 < plan.cols; c0 += plan.group_cols) {
           LutRun run;
           run.indices = plan.indices;
@@ -126,18 +126,18 @@ void LutMatrixDecompressBits(const LutMatrixPlan& plan, uint8_t* out) {
     }
     case LutScaleMode::kPerRow:
     case LutScaleMode::kPerColumn:
-      return LutMatrixDecompressScaled<kBits>(plan, out);
+      return LutMatrixDecompressScaled<kBits>(plan, out, r0, r1);
   }
 }
 
-void LutMatrixDecompress(const LutMatrixPlan& plan, uint8_t* out) {
+void LutMatrixDecompress(const LutMatrixPlan& plan, uint8_t* out, size_t r0, size_t r1) {
   switch (plan.nbits) {
-    case 1: return LutMatrixDecompressBits<1>(plan, out);
-    case 2: return LutMatrixDecompressBits<2>(plan, out);
-    case 3: return LutMatrixDecompressBits<3>(plan, out);
-    case 4: return LutMatrixDecompressBits<4>(plan, out);
-    case 6: return LutMatrixDecompressBits<6>(plan, out);
-    default: return LutMatrixDecompressBits<8>(plan, out);
+    case 1: return LutMatrixDecompressBits<1>(plan, out, r0, r1);
+    case 2: return LutMatrixDecompressBits<2>(plan, out, r0, r1);
+    case 3: return LutMatrixDecompressBits<3>(plan, out, r0, r1);
+    case 4: return LutMatrixDecompressBits<4>(plan, out, r0, r1);
+    case 6: return LutMatrixDecompressBits<6>(plan, out, r0, r1);
+    default: return LutMatrixDecompressBits<8>(plan, out, r0, r1);
   }
 }
 
@@ -157,8 +157,9 @@ void RunLutGather(uint64_t target, const LutRun& run) {
   KernelFor(HWY_DISPATCH_TABLE(LutGather), target)(run);
 }
 
-void RunLutMatrixDecompress(uint64_t target, const LutMatrixPlan& plan, uint8_t* out) {
-  KernelFor(HWY_DISPATCH_TABLE(LutMatrixDecompress), target)(plan, out);
+void RunLutMatrixDecompress(uint64_t target, const LutMatrixPlan& plan, uint8_t* out, size_t r0,
+                            size_t r1) {
+  KernelFor(HWY_DISPATCH_TABLE(LutMatrixDecompress), target)(plan, out, r0, r1);
 }
 
 }  // namespace wk

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/matmul-inl.h"
 #include "common/simd-inl.h"
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
@@ -274,7 +275,7 @@ HWY_INLINE void WithLutDecoder(const LutMatrixPlan& plan, const Body& body) {
 template <int kBits>
 HWY_INLINE void LutMatrixGemvBits(const LutMatrixPlan& plan, const GemvOperands& io) {
   WithLutDecoder<kBits>(plan, [&](const auto& dec) {
-    GemvAllRows(dec, plan.rows, plan.cols, io.x, io.x_f16, io.batch, io.y, io.y_f16);
+    MatrixProduct(dec, plan.cols, io);
   });
 }
 

@@ -68,8 +68,9 @@ void RunLutGather(uint64_t target, const LutRun& run);
 // Fused GEMV: n in {1, 2, 3} (lut_gemv_narrow.cc) and n in {4, 6, 8} (lut_gemv_wide.cc).
 void RunLutMatrixGemvNarrow(uint64_t target, const LutMatrixPlan& plan, const GemvOperands& io);
 void RunLutMatrixGemvWide(uint64_t target, const LutMatrixPlan& plan, const GemvOperands& io);
-// Dense weights in plan.weight_dtype, [rows, cols], into out.
-void RunLutMatrixDecompress(uint64_t target, const LutMatrixPlan& plan, uint8_t* out);
+// Rows [r0, r1) of the dense weights in plan.weight_dtype into out ([rows, cols]).
+void RunLutMatrixDecompress(uint64_t target, const LutMatrixPlan& plan, uint8_t* out, size_t r0,
+                            size_t r1);
 
 }  // namespace wk
 

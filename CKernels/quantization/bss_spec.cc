@@ -154,10 +154,16 @@ uint32_t BssElementAt(const BssSpec& spec, uint32_t x, uint64_t s) {
 }
 
 void BssApply(const BssSpec& spec, const uint8_t* x, uint64_t count, uint8_t* out) {
+  const uint64_t inner = static_cast<uint64_t>(spec.dims[spec.rank - 1]);
+  if (inner != 0) BssApplyRows(spec, x, 0, count / inner, out);
+}
+
+void BssApplyRows(const BssSpec& spec, const uint8_t* x, uint64_t row_begin, uint64_t row_end,
+                  uint8_t* out) {
   const size_t out_bytes = spec.scale_dtype == WK_DTYPE_FP16 ? 2 : 4;
   const uint64_t inner = static_cast<uint64_t>(spec.dims[spec.rank - 1]);
   const uint64_t block = static_cast<uint64_t>(spec.block[spec.rank - 1]);
-  for (uint64_t row = 0; inner != 0 && row < count / inner; ++row) {
+  for (uint64_t row = row_begin; row < row_end; ++row) {
     // One scale row per data row; along the last axis the scale advances every `block` elements.
     const uint64_t first = row * inner;
     const uint64_t base = BssScaleIndex(spec, first);

@@ -59,6 +59,10 @@ uint32_t BssElementAt(const BssSpec& spec, uint32_t x, uint64_t s);
 // The whole op: out = every one of the `count` data elements at x, as spec.scale_dtype.
 void BssApply(const BssSpec& spec, const uint8_t* x, uint64_t count, uint8_t* out);
 
+// Rows [row_begin, row_end) of the op (a row: the data's last axis) into out, which holds all rows.
+void BssApplyRows(const BssSpec& spec, const uint8_t* x, uint64_t row_begin, uint64_t row_end,
+                  uint8_t* out);
+
 }  // namespace wk
 
 #endif  // WK_QUANTIZATION_BSS_SPEC_H_

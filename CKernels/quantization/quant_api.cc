@@ -5,16 +5,13 @@
 #include <cstring>
 #include <new>
 
-#include "common/matrix_handle.h"
 #include "common/targets.h"
 #include "common/tensor.h"
+#include "matrix/matrix.h"
 #include "gemv/gemv_operands.h"
 #include "quantization/bss_spec.h"
 #include "quantization/quant_plan.h"
 
-struct wk_quant_matrix {
-  wk::QuantMatrixPlan plan;
-};
 
 namespace wk {
 namespace {
@@ -81,6 +78,24 @@ wk_status BuildPlan(const wk_quant_matrix_desc* desc, wk_context* ctx, QuantMatr
   }
   return WK_OK;
 }
+
+struct QuantMatrix final : wk_matrix {
+  QuantMatrixPlan plan;
+
+  void Gemv(uint64_t target, const GemvOperands& io) const override {
+    if (plan.data_dtype == WK_DTYPE_INT8 || plan.data_dtype == WK_DTYPE_UINT8) {
+      RunQuantMatrixGemvBytes(target, plan, io);
+    } else {
+      RunQuantMatrixGemvNibbles(target, plan, io);
+    }
+  }
+
+  void Decompress(uint64_t, uint8_t* out, size_t row_begin, size_t row_end) const override {
+    BssApplyRows(plan.spec, plan.data, row_begin, row_end, out);
+  }
+
+  const QuantMatrixPlan* W8A8Plan() const override { return &plan; }
+};
 
 }  // namespace
 
@@ -256,91 +271,20 @@ wk_status wk_sparse_blockwise_shift_scale(const wk_tensor* data_mask, const wk_t
   return WK_OK;
 }
 
-wk_status wk_quant_matrix_create(const wk_quant_matrix_desc* desc, wk_quant_matrix** matrix,
+wk_status wk_quant_matrix_create(const wk_quant_matrix_desc* desc, wk_matrix** matrix,
                                  wk_context* ctx) {
-  return CreateMatrix(matrix, ctx, [&](QuantMatrixPlan* plan) {
-    return BuildPlan(desc, ctx, plan);
+  return CreateMatrix<QuantMatrix>(matrix, ctx, [&](QuantMatrix* m) {
+    WK_TRY(BuildPlan(desc, ctx, &m->plan));
+    const QuantMatrixPlan& plan = m->plan;
+    m->SetInfo(WK_FORMAT_QUANTIZED, plan.rows, plan.cols, plan.weight_dtype, plan.data_dtype,
+               plan.compressed_bytes);
+    wk_matrix_info& info = m->info;
+    info.has_scale = 1;
+    info.has_offset = desc->offset != nullptr;
+    info.w8a8 = plan.w8a8_eligible && plan.cols <= kW8A8MaxCols;
+    m->regions[0] = {plan.data, plan.data_bytes, "the data"};
+    return WK_OK;
   });
-}
-
-void wk_quant_matrix_destroy(wk_quant_matrix* matrix) { delete matrix; }
-
-wk_status wk_quant_matrix_get_info(const wk_quant_matrix* matrix, wk_quant_matrix_info* info) {
-  if (matrix == nullptr || info == nullptr) return WK_ERROR_NULL_ARGUMENT;
-  const QuantMatrixPlan& plan = matrix->plan;
-  info->rows = static_cast<int64_t>(plan.rows);
-  info->cols = static_cast<int64_t>(plan.cols);
-  info->data_dtype = plan.data_dtype;
-  info->weight_dtype = plan.weight_dtype;
-  info->compressed_bytes = plan.compressed_bytes;
-  return WK_OK;
-}
-
-wk_status wk_quant_matrix_decompress(const wk_quant_matrix* matrix, const wk_buffer* out,
-                                     wk_context* ctx) {
-  uint64_t target = 0;
-  WK_TRY(ResolveTarget(ctx, &target));
-  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
-  const QuantMatrixPlan& plan = matrix->plan;
-  const uint64_t count = uint64_t{plan.rows} * plan.cols;
-  WK_TRY(CheckOutput(out, PackedBytes(plan.weight_dtype, count), "output", ctx));
-  if (Overlaps(out->data, out->nbytes, plan.data, plan.data_bytes)) {
-    return Fail(ctx, WK_ERROR_ALIASING, "output overlaps the data");
-  }
-  const DefaultFloatEnvironment env;
-  BssApply(plan.spec, plan.data, count, static_cast<uint8_t*>(out->data));
-  if (ctx != nullptr) ctx->used_target = target;
-  return WK_OK;
-}
-
-wk_status wk_quant_matrix_gemv(const wk_quant_matrix* matrix, const wk_tensor* x,
-                               const wk_buffer* y, int32_t y_dtype, wk_context* ctx) {
-  uint64_t target = 0;
-  WK_TRY(ResolveTarget(ctx, &target));
-  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
-  const QuantMatrixPlan& plan = matrix->plan;
-  GemvOperands io;
-  WK_TRY(CheckGemvOperands(plan.rows, plan.cols, x, y, y_dtype, plan.data, plan.data_bytes, ctx,
-                           &io));
-  try {
-    const DefaultFloatEnvironment env;
-    if (plan.data_dtype == WK_DTYPE_INT8 || plan.data_dtype == WK_DTYPE_UINT8) {
-      RunQuantMatrixGemvBytes(target, plan, io);
-    } else {
-      RunQuantMatrixGemvNibbles(target, plan, io);
-    }
-  } catch (const std::bad_alloc&) {
-    return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "x: fp16 widening scratch allocation failed");
-  }
-  if (ctx != nullptr) ctx->used_target = target;
-  return WK_OK;
-}
-
-wk_status wk_quant_matrix_gemv_w8a8(const wk_quant_matrix* matrix, const wk_tensor* x,
-                                    const wk_buffer* y, int32_t y_dtype, wk_context* ctx) {
-  uint64_t target = 0;
-  WK_TRY(ResolveTarget(ctx, &target));
-  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
-  const QuantMatrixPlan& plan = matrix->plan;
-  if (!plan.w8a8_eligible) {
-    return Fail(ctx, WK_ERROR_UNSUPPORTED,
-                "w8a8: needs int8 data without offset and one scale per row (or per tensor)");
-  }
-  if (plan.cols > kW8A8MaxCols) {
-    return Fail(ctx, WK_ERROR_UNSUPPORTED, "w8a8: %zu columns could overflow the int32 dot product",
-                plan.cols);
-  }
-  GemvOperands io;
-  WK_TRY(CheckGemvOperands(plan.rows, plan.cols, x, y, y_dtype, plan.data, plan.data_bytes, ctx,
-                           &io));
-  try {
-    const DefaultFloatEnvironment env;
-    RunQuantMatrixGemvW8A8(target, plan, io);
-  } catch (const std::bad_alloc&) {
-    return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "x: quantized activation allocation failed");
-  }
-  if (ctx != nullptr) ctx->used_target = target;
-  return WK_OK;
 }
 
 }  // extern "C"

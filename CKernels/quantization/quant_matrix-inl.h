@@ -14,6 +14,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "common/matmul-inl.h"
 #include "common/simd-inl.h"
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
@@ -177,10 +178,10 @@ template <int32_t kDType, bool kGeneral>
 HWY_INLINE void GemvFor(const QuantMatrixPlan& plan, const GemvOperands& io) {
   if (plan.grid.round_f16) {
     const QuantMatrixDecoder<kDType, true, kGeneral> dec{plan};
-    GemvAllRows(dec, plan.rows, plan.cols, io.x, io.x_f16, io.batch, io.y, io.y_f16);
+    MatrixProduct(dec, plan.cols, io);
   } else {
     const QuantMatrixDecoder<kDType, false, kGeneral> dec{plan};
-    GemvAllRows(dec, plan.rows, plan.cols, io.x, io.x_f16, io.batch, io.y, io.y_f16);
+    MatrixProduct(dec, plan.cols, io);
   }
 }
 

@@ -36,9 +36,27 @@ constexpr uint64_t kW8A8MaxCols = uint64_t{1} << 17;
 // Fused GEMV: int8/uint8 data (quant_gemv_bytes.cc) and int4/uint4 (quant_gemv_nibbles.cc).
 void RunQuantMatrixGemvBytes(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io);
 void RunQuantMatrixGemvNibbles(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io);
-// W8A8: activations quantized to int8 per batch row, integer dot products, rescaled in fp32
-// (docs/ARITHMETIC.md §3). Requires plan.w8a8_eligible and cols <= kW8A8MaxCols.
-void RunQuantMatrixGemvW8A8(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io);
+
+// W8A8 activations, quantized once per call (docs/ARITHMETIC.md §3 steps 1-2), per batch row b:
+// q at xq + b * stride (int16, +0 up to stride, a whole number of vectors), the same biased to
+// uint8 (q + 128) at xu + b * stride for VNNI, the scale s_x, and whether the row is finite.
+struct W8A8Activations {
+  const int16_t* xq;
+  const uint8_t* xu;
+  size_t stride;
+  const float* sx;
+  const uint8_t* finite;
+};
+
+// Quantizes `batch` fp32 rows of `cols` (row b at x + b * x_stride) into per-thread scratch that
+// stays valid until the calling thread's next call. May throw std::bad_alloc.
+void QuantizeW8A8Activations(const float* x, size_t x_stride, size_t cols, size_t batch,
+                             W8A8Activations* out);
+
+// W8A8 over io's rows: integer dot products, rescaled in fp32 (docs/ARITHMETIC.md §3).
+// Requires plan.w8a8_eligible and cols <= kW8A8MaxCols.
+void RunQuantMatrixGemvW8A8(uint64_t target, const QuantMatrixPlan& plan, const W8A8Activations& a,
+                            const GemvOperands& io);
 
 }  // namespace wk
 

@@ -7,7 +7,9 @@
 #define HWY_TARGET_INCLUDE "quantization/quant_w8a8.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <cstring>
 #include <vector>
 
@@ -96,56 +98,34 @@ HWY_INLINE void DotRows(const QuantMatrixPlan& plan, size_t r0, const int16_t* x
 #endif
 }
 
-void QuantMatrixGemvW8A8(const QuantMatrixPlan& plan, const GemvOperands& io) {
-  const size_t rows = plan.rows;
-  const size_t cols = plan.cols;
-  // Activations: int16 for the portable widening multiply-add (zero-padded to a whole vector),
-  // biased to uint8 for VNNI.
-  std::vector<float> x32(cols);
-  std::vector<int16_t> xq(cols + 64, 0);
-  std::vector<uint8_t> xu(cols);
+// Rows io.row_begin..row_end for every batch row: kRows weight rows are fetched from memory once
+// and stay in L1 while every batch row's activations are applied to them.
+void QuantMatrixGemvW8A8(const QuantMatrixPlan& plan, const W8A8Activations& a,
+                         const GemvOperands& io) {
   constexpr size_t kRows = 4;
-  for (size_t b = 0; b < io.batch; ++b) {
-    if (io.x_f16) {
-      WidenF16Row(reinterpret_cast<const uint16_t*>(io.x) + b * cols, cols, x32.data());
-    } else {
-      std::memcpy(x32.data(), io.x + 4 * b * cols, 4 * cols);
+  const size_t y_row = io.rows * (io.y_f16 ? 2 : 4);
+  const auto finish = [&](size_t b, size_t row, int32_t dot) {
+    const float s = plan.grid.scale[row / plan.grid.rows_per_block];
+    const float y = (static_cast<float>(dot) * a.sx[b]) * s;
+    StoreResult(std::isnan(y) ? BitsFloat(kCanonicalNaNBits) : y, io.y + b * y_row, row, io.y_f16);
+  };
+  const auto rows = [&](size_t r, auto rows_tag) {
+    constexpr size_t kN = decltype(rows_tag)::value;
+    for (size_t b = 0; b < io.batch; ++b) {
+      if (!a.finite[b]) {
+        for (size_t i = 0; i < kN; ++i) {
+          StoreResult(BitsFloat(kCanonicalNaNBits), io.y + b * y_row, r + i, io.y_f16);
+        }
+        continue;
+      }
+      int32_t dots[kN];
+      DotRows<kN>(plan, r, a.xq + b * a.stride, a.xu + b * a.stride, dots);
+      for (size_t i = 0; i < kN; ++i) finish(b, r + i, dots[i]);
     }
-    float amax = 0.0f;
-    bool finite = true;
-    for (size_t k = 0; k < cols; ++k) {
-      const float a = std::fabs(x32[k]);
-      finite = finite && std::isfinite(a);
-      amax = a > amax ? a : amax;
-    }
-    uint8_t* yb = io.y + b * rows * (io.y_f16 ? 2 : 4);
-    if (!finite) {
-      for (size_t r = 0; r < rows; ++r) StoreResult(BitsFloat(kCanonicalNaNBits), yb, r, io.y_f16);
-      continue;
-    }
-    const float sx = amax / 127.0f;
-    for (size_t k = 0; k < cols; ++k) {
-      const float q = sx == 0.0f ? 0.0f : std::nearbyint(x32[k] / sx);
-      const int32_t qi = static_cast<int32_t>(q < -127.0f ? -127.0f : (q > 127.0f ? 127.0f : q));
-      xq[k] = static_cast<int16_t>(qi);
-      xu[k] = static_cast<uint8_t>(qi + 128);
-    }
-    int32_t dots[kRows];
-    size_t r = 0;
-    const auto finish = [&](size_t row, int32_t dot) {
-      const float s = plan.grid.scale[row / plan.grid.rows_per_block];
-      const float y = (static_cast<float>(dot) * sx) * s;
-      StoreResult(std::isnan(y) ? BitsFloat(kCanonicalNaNBits) : y, yb, row, io.y_f16);
-    };
-    for (; r + kRows <= rows; r += kRows) {
-      DotRows<kRows>(plan, r, xq.data(), xu.data(), dots);
-      for (size_t i = 0; i < kRows; ++i) finish(r + i, dots[i]);
-    }
-    for (; r < rows; ++r) {
-      DotRows<1>(plan, r, xq.data(), xu.data(), dots);
-      finish(r, dots[0]);
-    }
-  }
+  };
+  size_t r = io.row_begin;
+  for (; r + kRows <= io.row_end; r += kRows) rows(r, std::integral_constant<size_t, kRows>());
+  for (; r < io.row_end; ++r) rows(r, std::integral_constant<size_t, 1>());
 }
 
 }  // namespace HWY_NAMESPACE
@@ -159,8 +139,51 @@ namespace wk {
 
 HWY_EXPORT(QuantMatrixGemvW8A8);
 
-void RunQuantMatrixGemvW8A8(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io) {
-  KernelFor(HWY_DISPATCH_TABLE(QuantMatrixGemvW8A8), target)(plan, io);
+void RunQuantMatrixGemvW8A8(uint64_t target, const QuantMatrixPlan& plan, const W8A8Activations& a,
+                            const GemvOperands& io) {
+  KernelFor(HWY_DISPATCH_TABLE(QuantMatrixGemvW8A8), target)(plan, a, io);
+}
+
+void QuantizeW8A8Activations(const float* x, size_t x_stride, size_t cols, size_t batch,
+                             W8A8Activations* out) {
+  // Room for the portable path's whole-vector loads past cols (at most 64 int16 lanes).
+  const size_t stride = (cols + 64 + 63) / 64 * 64;
+  thread_local std::vector<int16_t> xq;
+  thread_local std::vector<uint8_t> xu;
+  thread_local std::vector<float> sx;
+  thread_local std::vector<uint8_t> finite;
+  if (xq.size() < batch * stride) {
+    xq.resize(batch * stride);
+    xu.resize(batch * stride);
+  }
+  if (sx.size() < batch) {
+    sx.resize(batch);
+    finite.resize(batch);
+  }
+  for (size_t b = 0; b < batch; ++b) {
+    const float* xb = x + b * x_stride;
+    int16_t* q16 = xq.data() + b * stride;
+    uint8_t* q8 = xu.data() + b * stride;
+    float amax = 0.0f;
+    bool is_finite = true;
+    for (size_t k = 0; k < cols; ++k) {
+      const float m = std::fabs(xb[k]);
+      is_finite = is_finite && std::isfinite(m);
+      amax = m > amax ? m : amax;
+    }
+    const float s = amax / 127.0f;
+    for (size_t k = 0; k < cols; ++k) {
+      const float q = s == 0.0f || !is_finite ? 0.0f : std::nearbyint(xb[k] / s);
+      const int32_t qi = static_cast<int32_t>(q < -127.0f ? -127.0f : (q > 127.0f ? 127.0f : q));
+      q16[k] = static_cast<int16_t>(qi);
+      q8[k] = static_cast<uint8_t>(qi + 128);
+    }
+    std::fill(q16 + cols, q16 + stride, int16_t{0});
+    std::fill(q8 + cols, q8 + stride, uint8_t{128});
+    sx[b] = s;
+    finite[b] = is_finite ? 1 : 0;
+  }
+  *out = W8A8Activations{xq.data(), xu.data(), stride, sx.data(), finite.data()};
 }
 
 }  // namespace wk

@@ -5,7 +5,7 @@
 #include <new>
 #include <vector>
 
-#include "common/matrix_handle.h"
+#include "matrix/matrix.h"
 #include "common/targets.h"
 #include "common/tensor.h"
 #include "gemv/gemv_operands.h"
@@ -14,9 +14,6 @@
 #include "quantization/quant_scale_grid.h"
 #include "sparsity/sparse_plan.h"
 
-struct wk_sparse_matrix {
-  wk::SparseMatrixPlan plan;
-};
 
 namespace wk {
 namespace {
@@ -404,12 +401,12 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
   return WK_OK;
 }
 
-// Dense weights of a sparse + palettized matrix, element by element.
-void DecompressLut(const SparseMatrixPlan& plan, uint8_t* out) {
+// Rows [r0, r1) of the dense weights of a sparse + palettized matrix, element by element.
+void DecompressLut(const SparseMatrixPlan& plan, uint8_t* out, size_t r0, size_t r1) {
   const uint32_t elem_bytes = plan.weight_dtype == WK_DTYPE_FP16 ? 2 : 4;
-  std::memset(out, 0, plan.rows * plan.cols * elem_bytes);
-  uint64_t j = 0;
-  for (size_t r = 0; r < plan.rows; ++r) {
+  std::memset(out + r0 * plan.cols * elem_bytes, 0, (r1 - r0) * plan.cols * elem_bytes);
+  uint64_t j = plan.row_start[r0];
+  for (size_t r = r0; r < r1; ++r) {
     const size_t table = r / plan.rows_per_group * plan.column_groups * plan.entries;
     for (size_t c = 0; c < plan.cols; ++c) {
       const uint64_t i = uint64_t{r} * plan.cols + c;
@@ -421,15 +418,15 @@ void DecompressLut(const SparseMatrixPlan& plan, uint8_t* out) {
   }
 }
 
-// Dense weights of a sparse + quantized matrix: each non-zero dequantized with its position's
-// block, exactly as constexpr_sparse_blockwise_shift_scale.
-void DecompressQuant(const SparseMatrixPlan& plan, uint8_t* out) {
+// Rows [r0, r1) of the dense weights of a sparse + quantized matrix: each non-zero dequantized
+// with its position's block, exactly as constexpr_sparse_blockwise_shift_scale.
+void DecompressQuant(const SparseMatrixPlan& plan, uint8_t* out, size_t r0, size_t r1) {
   const BssSpec& spec = plan.quant_spec;
   const uint32_t elem_bytes = plan.weight_dtype == WK_DTYPE_FP16 ? 2 : 4;
-  std::memset(out, 0, plan.rows * plan.cols * elem_bytes);
+  std::memset(out + r0 * plan.cols * elem_bytes, 0, (r1 - r0) * plan.cols * elem_bytes);
   const size_t block = static_cast<size_t>(spec.block[1]);
-  uint64_t j = 0;
-  for (size_t r = 0; r < plan.rows; ++r) {
+  uint64_t j = plan.row_start[r0];
+  for (size_t r = r0; r < r1; ++r) {
     const uint64_t base = BssScaleIndex(spec, uint64_t{r} * plan.cols);
     for (size_t c = 0; c < plan.cols; ++c) {
       const uint64_t i = uint64_t{r} * plan.cols + c;
@@ -439,6 +436,29 @@ void DecompressQuant(const SparseMatrixPlan& plan, uint8_t* out) {
     }
   }
 }
+
+struct SparseMatrix final : wk_matrix {
+  SparseMatrixPlan plan;
+
+  void Gemv(uint64_t target, const GemvOperands& io) const override {
+    if (plan.kind == SparseValueKind::kQuant) {
+      RunSparseQuantMatrixGemv(target, plan, io);
+    } else {
+      RunSparseMatrixGemv(target, plan, io);
+    }
+  }
+
+  void Decompress(uint64_t target, uint8_t* out, size_t r0, size_t r1) const override {
+    if (plan.kind == SparseValueKind::kLut) return DecompressLut(plan, out, r0, r1);
+    if (plan.kind == SparseValueKind::kQuant) return DecompressQuant(plan, out, r0, r1);
+    // r0 * cols is a multiple of 8: the rows' mask starts on a byte.
+    const uint32_t elem = plan.kind == SparseValueKind::kF16 ? 2 : 4;
+    const uint64_t first = plan.row_start[r0];
+    RunSparseExpand(target, plan.mask + r0 * plan.cols / 8, uint64_t{r1 - r0} * plan.cols,
+                    plan.values + first * elem, plan.row_start[r1] - first, elem,
+                    out + r0 * plan.cols * elem);
+  }
+};
 
 }  // namespace
 }  // namespace wk
@@ -525,78 +545,23 @@ wk_status wk_lut_to_sparse(const wk_tensor* indices_mask, const wk_tensor* indic
   return WK_OK;
 }
 
-wk_status wk_sparse_matrix_create(const wk_sparse_matrix_desc* desc, wk_sparse_matrix** matrix,
+wk_status wk_sparse_matrix_create(const wk_sparse_matrix_desc* desc, wk_matrix** matrix,
                                   wk_context* ctx) {
-  return CreateMatrix(matrix, ctx, [&](SparseMatrixPlan* plan) {
-    return BuildPlan(desc, ctx, plan);
+  return CreateMatrix<SparseMatrix>(matrix, ctx, [&](SparseMatrix* m) {
+    WK_TRY(BuildPlan(desc, ctx, &m->plan));
+    const SparseMatrixPlan& plan = m->plan;
+    m->SetInfo(WK_FORMAT_SPARSE, plan.rows, plan.cols, plan.weight_dtype, plan.value_dtype,
+               plan.compressed_bytes);
+    wk_matrix_info& info = m->info;
+    info.nbits = plan.nbits;
+    info.nonzeros = static_cast<int64_t>(plan.nonzeros);
+    info.has_lut = plan.kind == SparseValueKind::kLut;
+    info.has_scale = plan.kind == SparseValueKind::kQuant;
+    info.has_offset = desc->offset != nullptr;
+    m->regions[0] = {plan.mask, plan.mask_bytes, "the mask"};
+    m->regions[1] = {plan.values, plan.value_bytes, "the values"};
+    return WK_OK;
   });
-}
-
-void wk_sparse_matrix_destroy(wk_sparse_matrix* matrix) { delete matrix; }
-
-wk_status wk_sparse_matrix_get_info(const wk_sparse_matrix* matrix, wk_sparse_matrix_info* info) {
-  if (matrix == nullptr || info == nullptr) return WK_ERROR_NULL_ARGUMENT;
-  const SparseMatrixPlan& plan = matrix->plan;
-  info->rows = static_cast<int64_t>(plan.rows);
-  info->cols = static_cast<int64_t>(plan.cols);
-  info->nonzeros = static_cast<int64_t>(plan.nonzeros);
-  info->nbits = plan.nbits;
-  info->value_dtype = plan.value_dtype;
-  info->weight_dtype = plan.weight_dtype;
-  info->compressed_bytes = plan.compressed_bytes;
-  return WK_OK;
-}
-
-wk_status wk_sparse_matrix_decompress(const wk_sparse_matrix* matrix, const wk_buffer* out,
-                                      wk_context* ctx) {
-  uint64_t target = 0;
-  WK_TRY(ResolveTarget(ctx, &target));
-  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
-  const SparseMatrixPlan& plan = matrix->plan;
-  const uint64_t count = uint64_t{plan.rows} * plan.cols;
-  WK_TRY(CheckOutput(out, PackedBytes(plan.weight_dtype, count), "output", ctx));
-  if (Overlaps(out->data, out->nbytes, plan.mask, plan.mask_bytes) ||
-      Overlaps(out->data, out->nbytes, plan.values, plan.value_bytes)) {
-    return Fail(ctx, WK_ERROR_ALIASING, "output overlaps the mask or the values");
-  }
-  uint8_t* dst = static_cast<uint8_t*>(out->data);
-  if (plan.kind == SparseValueKind::kLut) {
-    DecompressLut(plan, dst);
-  } else if (plan.kind == SparseValueKind::kQuant) {
-    const DefaultFloatEnvironment env;
-    DecompressQuant(plan, dst);
-  } else {
-    RunSparseExpand(target, plan.mask, count, plan.values, plan.nonzeros,
-                    plan.kind == SparseValueKind::kF16 ? 2 : 4, dst);
-  }
-  if (ctx != nullptr) ctx->used_target = target;
-  return WK_OK;
-}
-
-wk_status wk_sparse_matrix_gemv(const wk_sparse_matrix* matrix, const wk_tensor* x,
-                                const wk_buffer* y, int32_t y_dtype, wk_context* ctx) {
-  uint64_t target = 0;
-  WK_TRY(ResolveTarget(ctx, &target));
-  if (matrix == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
-  const SparseMatrixPlan& plan = matrix->plan;
-  GemvOperands io;
-  WK_TRY(CheckGemvOperands(plan.rows, plan.cols, x, y, y_dtype, plan.values, plan.value_bytes,
-                           ctx, &io));
-  if (Overlaps(y->data, y->nbytes, plan.mask, plan.mask_bytes)) {
-    return Fail(ctx, WK_ERROR_ALIASING, "y overlaps the mask");
-  }
-  try {
-    const DefaultFloatEnvironment env;
-    if (plan.kind == SparseValueKind::kQuant) {
-      RunSparseQuantMatrixGemv(target, plan, io);
-    } else {
-      RunSparseMatrixGemv(target, plan, io);
-    }
-  } catch (const std::bad_alloc&) {
-    return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "x: fp16 widening scratch allocation failed");
-  }
-  if (ctx != nullptr) ctx->used_target = target;
-  return WK_OK;
 }
 
 }  // extern "C"

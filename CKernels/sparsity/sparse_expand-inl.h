@@ -14,6 +14,7 @@
 
 #include <cstring>
 
+#include "common/matmul-inl.h"
 #include "common/simd-inl.h"
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"

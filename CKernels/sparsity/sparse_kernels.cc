@@ -76,7 +76,7 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16>> 
 
 void SparseMatrixGemv(const SparseMatrixPlan& plan, const GemvOperands& io) {
   const auto run = [&](const auto& dec) {
-    GemvAllRows(dec, plan.rows, plan.cols, io.x, io.x_f16, io.batch, io.y, io.y_f16);
+    MatrixProduct(dec, plan.cols, io);
   };
   const bool f16 = plan.weight_dtype == WK_DTYPE_FP16;
   if (plan.kind == SparseValueKind::kLut) {

@@ -78,7 +78,7 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
 template <int32_t kDType>
 void GemvFor(const SparseMatrixPlan& plan, const GemvOperands& io) {
   const auto run = [&](const auto& dec) {
-    GemvAllRows(dec, plan.rows, plan.cols, io.x, io.x_f16, io.batch, io.y, io.y_f16);
+    MatrixProduct(dec, plan.cols, io);
   };
   const QuantScaleGrid& grid = plan.quant;
   const bool general = !grid.chunk_uniform || grid.round_difference;

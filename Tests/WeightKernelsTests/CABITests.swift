@@ -108,6 +108,29 @@ func code(_ d: wk_dtype) -> Int32 { Int32(d.rawValue) }
 
 func statusName(_ s: wk_status) -> String { "\(String(cString: wk_status_name(s))) (\(s.rawValue))" }
 
+/// Creates a matrix with `create` (given the wk_matrix** to fill), runs `body` on it and
+/// destroys it. A failed create returns its status and must have set *matrix to NULL.
+func withMatrix(
+  _ label: String, _ create: (UnsafeMutablePointer<OpaquePointer?>) -> wk_status, _ body: (OpaquePointer) -> wk_status
+) -> wk_status {
+  var matrix: OpaquePointer? = OpaquePointer(bitPattern: 0xDEAD)
+  let status = create(&matrix)
+  guard status == WK_OK, let m = matrix else {
+    if matrix != nil { Issue.record("\(label): create failed (\(statusName(status))) but left *matrix non-NULL") }
+    if status == WK_OK { Issue.record("\(label): create succeeded without a matrix") }
+    return status
+  }
+  defer { wk_matrix_destroy(m) }
+  return body(m)
+}
+
+/// wk_matrix_get_info of a matrix (fields zero if it fails, which the caller's checks catch).
+func matrixInfo(_ m: OpaquePointer?) -> wk_matrix_info {
+  var info = wk_matrix_info()
+  _ = wk_matrix_get_info(m, &info)
+  return info
+}
+
 // MARK: - One valid call per entry point, with its operands exposed
 
 /// An entry point with valid operands. Tests break one operand (or the output, or the context)
@@ -117,6 +140,8 @@ struct EntryPoint {
   /// Operand names; nil in `optional` marks operands that may be NULL.
   let operandNames: [String]
   let optional: Set<String>
+  /// Operands the call copies (LUTs, scales, offsets of a matrix): an output may overlap them.
+  let copied: Set<String>
   /// Owners of the operand bytes.
   let memory: [Bytes]
   let operands: [wk_tensor]
@@ -185,11 +210,13 @@ struct EntryPoint {
       return wk_blockwise_shift_scale(p[0], p[1], p[2], out, &info, ctx)
     })
 
-    // dense GEMV: w fp32 [3, 20], x fp16 [2, 20] → y fp32 [2, 3].
+    // Dense matrix GEMV: w fp32 [3, 20], x fp16 [2, 20] → y fp32 [2, 3].
     let w = try r.floatTensor(.fp32, shape: [3, 20], .finite)
     let x = try r.floatTensor(.fp16, shape: [2, 20], .finite)
-    list.append(make("wk_dense_gemv", [("w", w), ("x", x)], [], outputBytes: 24, infersShape: false) { p, out, ctx in
-      wk_dense_gemv(p[0], p[1], out, code(WK_DTYPE_FP32), ctx)
+    list.append(make("wk_matrix_gemv (dense)", [("w", w), ("x", x)], [], outputBytes: 24, infersShape: false) { p, out, ctx in
+      withMatrix("wk_dense_matrix_create", { wk_dense_matrix_create(p[0], $0, ctx) }) {
+        wk_matrix_gemv($0, p[1], out, code(WK_DTYPE_FP32), ctx)
+      }
     })
 
     // Palettized matrix: uint3 [5, 18], fp32 LUT [1, 2, 8, 1], lut_scale, scale fp16 [5, 1].
@@ -201,35 +228,81 @@ struct EntryPoint {
     let mx = try r.floatTensor(.fp32, shape: [18], .finite)
     let matrixOperands = [("indices", mi), ("lut", ml), ("lut_scale", mls), ("lut_offset", mlo), ("scale", ms)]
     let optional: Set<String> = ["lut_scale", "lut_offset", "scale"]
-    list.append(make("wk_lut_matrix_decompress", matrixOperands, optional, outputBytes: 180, infersShape: false) { p, out, ctx in
+    let lutCopied: Set<String> = ["lut", "lut_scale", "lut_offset", "scale"]
+    func createLUT(_ p: [UnsafePointer<wk_tensor>?], _ m: UnsafeMutablePointer<OpaquePointer?>, _ ctx: UnsafeMutablePointer<wk_context>?) -> wk_status {
       var desc = wk_lut_matrix_desc(indices: p[0], lut: p[1], lut_scale: p[2], lut_offset: p[3], scale: p[4])
-      var m: OpaquePointer? = OpaquePointer(bitPattern: 0xDEAD)
-      let status = wk_lut_matrix_create(&desc, &m, ctx)
-      guard status == WK_OK else {
-        if m != nil { Issue.record("wk_lut_matrix_create failed (\(statusName(status))) but left *matrix non-NULL") }
-        return status
-      }
-      defer { wk_lut_matrix_destroy(m) }
-      return wk_lut_matrix_decompress(m, out, ctx)
+      return wk_lut_matrix_create(&desc, m, ctx)
+    }
+    list.append(make("wk_matrix_decompress (palettized)", matrixOperands, optional, copied: lutCopied, outputBytes: 180, infersShape: false) { p, out, ctx in
+      withMatrix("wk_lut_matrix_create", { createLUT(p, $0, ctx) }) { wk_matrix_decompress($0, out, ctx) }
     })
-    list.append(make("wk_lut_matrix_gemv", matrixOperands + [("x", mx)], optional, outputBytes: 10, infersShape: false) { p, out, ctx in
-      var desc = wk_lut_matrix_desc(indices: p[0], lut: p[1], lut_scale: p[2], lut_offset: p[3], scale: p[4])
-      var m: OpaquePointer?
-      let status = wk_lut_matrix_create(&desc, &m, ctx)
-      guard status == WK_OK else { return status }
-      defer { wk_lut_matrix_destroy(m) }
-      return wk_lut_matrix_gemv(m, p[5], out, code(WK_DTYPE_FP16), ctx)
+    list.append(make("wk_matrix_gemv (palettized)", matrixOperands + [("x", mx)], optional, copied: lutCopied, outputBytes: 10, infersShape: false) { p, out, ctx in
+      withMatrix("wk_lut_matrix_create", { createLUT(p, $0, ctx) }) { wk_matrix_gemv($0, p[5], out, code(WK_DTYPE_FP16), ctx) }
+    })
+
+    // Sparse + palettized matrix: mask [6, 21] (rows start mid-byte), uint2 indices of the
+    // non-zeros, fp16 LUT [3, 1, 4, 1] → decompressed fp16 [6, 21]. (Without the LUT the values
+    // are stored ones, and uint2 is their invalid dtype: "optional" only skips the NULL case.)
+    let sb = r.maskBits(rows: 6, cols: 21, density: 0.6)
+    let smask = try Tensor(integers: sb, dtype: .uint1, shape: [6, 21])
+    let sidx = try r.indices(bits: 2, shape: [sb.reduce(0, +)], garbagePadding: true)
+    let slut = try r.floatTensor(.fp16, shape: [3, 1, 4, 1], .anyBits)
+    list.append(make("wk_matrix_decompress (sparse + palettized)", [("mask", smask), ("values", sidx), ("lut", slut)], ["lut"], copied: ["lut"], outputBytes: 252, infersShape: false) { p, out, ctx in
+      withMatrix("wk_sparse_matrix_create", { m in
+        var desc = wk_sparse_matrix_desc(mask: p[0], values: p[1], lut: p[2], scale: nil, offset: nil)
+        return wk_sparse_matrix_create(&desc, m, ctx)
+      }) { wk_matrix_decompress($0, out, ctx) }
+    })
+
+    // Sparse + quantized matrix: mask [4, 18], int4 non-zeros, scale fp16 [4, 2], offset int4
+    // [4, 2]; x fp32 [3, 18] → y fp32 [3, 4]. (A NULL scale selects another kind of sparse
+    // matrix: skipped by the NULL-operand check like the optional offset.)
+    let qb = r.maskBits(rows: 4, cols: 18, density: 0.5)
+    let qmask = try Tensor(integers: qb, dtype: .uint1, shape: [4, 18])
+    let qvalues = try r.integerTensor(.int4, shape: [qb.reduce(0, +)])
+    let qscale = try r.floatTensor(.fp16, shape: [4, 2], .finite)
+    let qoffset = try r.integerTensor(.int4, shape: [4, 2])
+    let qx = try r.floatTensor(.fp32, shape: [3, 18], .finite)
+    list.append(make("wk_matrix_gemv (sparse + quantized)", [("mask", qmask), ("values", qvalues), ("scale", qscale), ("offset", qoffset), ("x", qx)], ["scale", "offset"], copied: ["scale", "offset"], outputBytes: 48, infersShape: false) { p, out, ctx in
+      withMatrix("wk_sparse_matrix_create", { m in
+        var desc = wk_sparse_matrix_desc(mask: p[0], values: p[1], lut: nil, scale: p[2], offset: p[3])
+        return wk_sparse_matrix_create(&desc, m, ctx)
+      }) { wk_matrix_gemv($0, p[4], out, code(WK_DTYPE_FP32), ctx) }
+    })
+
+    // Quantized matrix: uint4 [6, 33] (rows start mid-byte), scale fp16 [3, 11], offset uint4
+    // [3, 11] → decompressed fp16 [6, 33].
+    let dd = try r.integerTensor(.uint4, shape: [6, 33])
+    let ds = try r.floatTensor(.fp16, shape: [3, 11], .finite)
+    let dof = try r.integerTensor(.uint4, shape: [3, 11])
+    list.append(make("wk_matrix_decompress (quantized)", [("data", dd), ("scale", ds), ("offset", dof)], ["offset"], copied: ["scale", "offset"], outputBytes: 396, infersShape: false) { p, out, ctx in
+      withMatrix("wk_quant_matrix_create", { m in
+        var desc = wk_quant_matrix_desc(data: p[0], scale: p[1], offset: p[2])
+        return wk_quant_matrix_create(&desc, m, ctx)
+      }) { wk_matrix_decompress($0, out, ctx) }
+    })
+
+    // W8A8: int8 [5, 40], per-row fp32 scale [5, 1], x fp16 [2, 40] → y fp16 [2, 5].
+    let wd = try r.integerTensor(.int8, shape: [5, 40])
+    let wsc = try r.floatTensor(.fp32, shape: [5, 1], .finite)
+    let wx = try r.floatTensor(.fp16, shape: [2, 40], .finite)
+    list.append(make("wk_matrix_gemv_w8a8", [("data", wd), ("scale", wsc), ("x", wx)], [], copied: ["scale"], outputBytes: 20, infersShape: false) { p, out, ctx in
+      withMatrix("wk_quant_matrix_create", { m in
+        var desc = wk_quant_matrix_desc(data: p[0], scale: p[1], offset: nil)
+        return wk_quant_matrix_create(&desc, m, ctx)
+      }) { wk_matrix_gemv_w8a8($0, p[2], out, code(WK_DTYPE_FP16), ctx) }
     })
     return list
   }
 
   static func make(
-    _ name: String, _ operands: [(String, Tensor)], _ optional: Set<String>, outputBytes: Int, infersShape: Bool,
+    _ name: String, _ operands: [(String, Tensor)], _ optional: Set<String>, copied: Set<String> = [], outputBytes: Int,
+    infersShape: Bool,
     _ call: @escaping ([UnsafePointer<wk_tensor>?], UnsafePointer<wk_buffer>?, UnsafeMutablePointer<wk_context>?) -> wk_status
   ) -> EntryPoint {
     let memory = operands.map { Bytes($0.1.bytes) }
     return EntryPoint(
-      name: name, operandNames: operands.map(\.0), optional: optional, memory: memory,
+      name: name, operandNames: operands.map(\.0), optional: optional, copied: copied, memory: memory,
       operands: zip(memory, operands).map { cTensor($0, $1.1) }, outputBytes: outputBytes,
       infersShape: infersShape, call: call)
   }
@@ -264,12 +337,12 @@ struct CABITests {
       let out = Bytes(count: e.outputBytes, fill: 0xA5)
       let status = e.invoke(e.operands, out: wk_buffer(data: out.base, nbytes: out.count), ctx: nil)
       #expect(status == WK_OK && out.array == exact.output, "\(e.name): NULL ctx")
-      // Every supported target, threads 0 and 1.
+      // Every supported target, threads 0 (every CPU), 1, the pool and its limit: same bits.
       for target in SIMDTarget.supported {
-        for threads: UInt32 in [0, 1] {
+        for threads: UInt32 in [0, 1, 2, 3, 7, 256] {
           let t = e.run(target: target.rawValue, threads: threads)
           #expect(t.status == WK_OK && t.usedTarget == target.rawValue, "\(e.name) on \(target) threads \(threads): \(statusName(t.status)) used \(t.usedTarget)")
-          #expect(t.output == exact.output, "\(e.name): \(target) differs from the best target")
+          #expect(t.output == exact.output, "\(e.name): \(target) threads \(threads) differs from the best target")
         }
       }
       // out == NULL: validation and shape inference only.
@@ -336,10 +409,10 @@ struct CABITests {
       let s = e.invoke(e.operands, out: wk_buffer(data: nil, nbytes: e.outputBytes), ctx: &ctx)
       #expect(s == WK_ERROR_NULL_ARGUMENT && !contextMessage(&ctx).isEmpty, "\(e.name): output data NULL gave \(statusName(s))")
 
-      // The output overlapping an input by one byte at either end, or containing it. (A LUT
-      // matrix copies its LUT and scales; only its indices and x are borrowed.)
-      for (i, name) in e.operandNames.enumerated() {
-        if e.name.hasPrefix("wk_lut_matrix"), !["indices", "x"].contains(name) { continue }
+      // The output overlapping an input by one byte at either end, or containing it. (A matrix
+      // copies its LUTs, scales and offsets; its weights, indices, masks, values and x are
+      // borrowed.)
+      for (i, name) in e.operandNames.enumerated() where !e.copied.contains(name) {
         let input = e.memory[i].array
         for (label, inputOffset, outputOffset) in [
           ("output ends in", e.outputBytes - 1, 0), ("output starts in", 0, input.count - 1), ("output contains", 5, 0),
@@ -360,7 +433,7 @@ struct CABITests {
     }
   }
 
-  @Test("context faults: unknown target bit, two bits, compiled-but-unsupported target, threads 2")
+  @Test("context faults: unknown target bit, two bits, compiled-but-unsupported target, threads > 256")
   func contextFaults() throws {
     let compiled = SIMDTarget.compiled.map(\.rawValue)
     let compiledMask = compiled.reduce(0, |)
@@ -375,7 +448,7 @@ struct CABITests {
       for target in unsupported {
         Self.expectFailure(e.run(target: target.rawValue), WK_ERROR_UNSUPPORTED_TARGET, "\(e.name) \(target) (not supported by this CPU)")
       }
-      for threads: UInt32 in [2, 64, UInt32.max] {
+      for threads: UInt32 in [UInt32(WK_MAX_THREADS) + 1, 1000, UInt32.max] {
         Self.expectFailure(e.run(threads: threads), WK_ERROR_INVALID_ARGUMENT, "\(e.name) threads \(threads)")
       }
     }
@@ -423,10 +496,14 @@ struct CABITests {
     var tw = cTensor(w.base, nbytes: 24, dtype: code(WK_DTYPE_FP32), shape: [2, 3])
     var tx = cTensor(x.base, nbytes: 12, dtype: code(WK_DTYPE_FP32), shape: [3])
     var buffer = wk_buffer(data: y.base, nbytes: 8)
+    var dense: OpaquePointer?
+    #expect(wk_dense_matrix_create(&tw, &dense, nil) == WK_OK)
+    defer { wk_matrix_destroy(dense) }
     for yType: Int32 in [code(WK_DTYPE_INT8), code(WK_DTYPE_UINT32), 0, 77] {
       var ctx = wk_context()
       wk_context_init(&ctx)
-      #expect(wk_dense_gemv(&tw, &tx, &buffer, yType, &ctx) == WK_ERROR_INVALID_DTYPE, "y dtype \(yType)")
+      #expect(wk_matrix_gemv(dense, &tx, &buffer, yType, &ctx) == WK_ERROR_INVALID_DTYPE, "y dtype \(yType)")
+      #expect(!contextMessage(&ctx).isEmpty)
       #expect(y.array.allSatisfy { $0 == 0xA5 })
     }
     // x with the wrong number of columns, rank 3, rank 0; w not a matrix / empty.
@@ -442,19 +519,33 @@ struct CABITests {
       ("w [0, 3]", cTensor(w.base, nbytes: 0, dtype: code(WK_DTYPE_FP32), shape: [0, 3]), tx, WK_ERROR_INVALID_SHAPE),
       ("w int8", cTensor(w.base, nbytes: 6, dtype: code(WK_DTYPE_INT8), shape: [2, 3]), tx, WK_ERROR_INVALID_DTYPE),
     ]
+    // Weight faults fail wk_dense_matrix_create (leaving *matrix NULL); x faults fail the GEMV.
     for (label, wt, xt, expected) in cases {
       var wt = wt, xt = xt
       var ctx = wk_context()
       wk_context_init(&ctx)
-      let status = wk_dense_gemv(&wt, &xt, &buffer, code(WK_DTYPE_FP32), &ctx)
+      let status = withMatrix("dense \(label)", { wk_dense_matrix_create(&wt, $0, &ctx) }) {
+        wk_matrix_gemv($0, &xt, &buffer, code(WK_DTYPE_FP32), &ctx)
+      }
       #expect(status == expected, "\(label): \(statusName(status)) \(contextMessage(&ctx))")
       #expect(!contextMessage(&ctx).isEmpty && y.array.allSatisfy { $0 == 0xA5 }, "\(label)")
     }
-    // y overlapping the weights.
+    // y overlapping the weights the matrix points to; y overlapping x.
     var ctx = wk_context()
     wk_context_init(&ctx)
     var onWeights = wk_buffer(data: w.base + 16, nbytes: 8)
-    #expect(wk_dense_gemv(&tw, &tx, &onWeights, code(WK_DTYPE_FP32), &ctx) == WK_ERROR_ALIASING)
+    #expect(wk_matrix_gemv(dense, &tx, &onWeights, code(WK_DTYPE_FP32), &ctx) == WK_ERROR_ALIASING && !contextMessage(&ctx).isEmpty)
+    var onX = wk_buffer(data: x.base + 8, nbytes: 8)
+    wk_context_init(&ctx)
+    #expect(wk_matrix_gemv(dense, &tx, &onX, code(WK_DTYPE_FP32), &ctx) == WK_ERROR_ALIASING && !contextMessage(&ctx).isEmpty)
+    // Decompressing a dense matrix copies its weights, and may not write over them.
+    let copy = Bytes(count: 24, fill: 0xA5)
+    var copyBuffer = wk_buffer(data: copy.base, nbytes: 24)
+    #expect(wk_matrix_decompress(dense, &copyBuffer, nil) == WK_OK && copy.array == w.array)
+    var onItself = wk_buffer(data: w.base, nbytes: 24)
+    wk_context_init(&ctx)
+    #expect(wk_matrix_decompress(dense, &onItself, &ctx) == WK_ERROR_ALIASING && !contextMessage(&ctx).isEmpty)
+    withExtendedLifetime(copy) {}
   }
 
   @Test("lut matrix: NULL desc / matrix pointer, vector LUT, int LUT without scale, offset without scale, info")
@@ -477,7 +568,7 @@ struct CABITests {
         return wk_lut_matrix_create(&desc, &m, &ctx)
       }
       withExtendedLifetime((ml, ms, mo)) {}
-      if status == WK_OK { wk_lut_matrix_destroy(m) } else { #expect(m == nil, "failed create left *matrix set") }
+      if status == WK_OK { wk_matrix_destroy(m) } else { #expect(m == nil, "failed create left *matrix set") }
       return (status, contextMessage(&ctx))
     }
     let vector = create(try Tensor(fp16Bits: Array(repeating: 0x3C00, count: 8), shape: [1, 1, 4, 2]))
@@ -493,6 +584,13 @@ struct CABITests {
     wk_context_init(&ctx)
     var m: OpaquePointer?
     #expect(wk_lut_matrix_create(nil, &m, &ctx) == WK_ERROR_NULL_ARGUMENT && !contextMessage(&ctx).isEmpty, "NULL desc")
+    wk_context_init(&ctx)
+    #expect(wk_sparse_matrix_create(nil, &m, &ctx) == WK_ERROR_NULL_ARGUMENT && !contextMessage(&ctx).isEmpty, "NULL sparse desc")
+    wk_context_init(&ctx)
+    #expect(wk_quant_matrix_create(nil, &m, &ctx) == WK_ERROR_NULL_ARGUMENT && !contextMessage(&ctx).isEmpty, "NULL quant desc")
+    wk_context_init(&ctx)
+    #expect(wk_dense_matrix_create(nil, &m, &ctx) == WK_ERROR_NULL_ARGUMENT && !contextMessage(&ctx).isEmpty, "NULL dense w")
+    #expect(m == nil, "a failed create left *matrix set")
     let lut = Bytes(try Tensor(fp16Bits: [1, 2, 3, 4], shape: [1, 1, 4, 1]).bytes)
     defer { withExtendedLifetime(lut) {} }
     let tl = cTensor(lut.base, nbytes: 8, dtype: code(WK_DTYPE_FP16), shape: [1, 1, 4, 1])
@@ -504,23 +602,28 @@ struct CABITests {
     }
     #expect(nullMatrix == WK_ERROR_NULL_ARGUMENT && !contextMessage(&ctx).isEmpty, "NULL matrix pointer")
     #expect(created == WK_OK)
-    defer { wk_lut_matrix_destroy(m) }
-    var info = wk_lut_matrix_info()
-    #expect(wk_lut_matrix_get_info(m, &info) == WK_OK)
-    #expect(info.rows == 3 && info.cols == 20 && info.nbits == 2 && info.weight_dtype == code(WK_DTYPE_FP16) && info.compressed_bytes == UInt64(indices.bytes.count + 8))
-    #expect(wk_lut_matrix_get_info(nil, &info) == WK_ERROR_NULL_ARGUMENT)
-    #expect(wk_lut_matrix_get_info(m, nil) == WK_ERROR_NULL_ARGUMENT)
-    wk_lut_matrix_destroy(nil)  // ignored
-    // NULL matrix in decompress and gemv.
+    defer { wk_matrix_destroy(m) }
+    var info = wk_matrix_info()
+    #expect(wk_matrix_get_info(m, &info) == WK_OK)
+    #expect(info.format == Int32(WK_FORMAT_PALETTIZED.rawValue) && info.rows == 3 && info.cols == 20 && info.nbits == 2
+            && info.weight_dtype == code(WK_DTYPE_FP16) && info.value_dtype == code(WK_DTYPE_UINT2)
+            && info.compressed_bytes == UInt64(indices.bytes.count + 8))
+    #expect(wk_matrix_get_info(nil, &info) == WK_ERROR_NULL_ARGUMENT)
+    #expect(wk_matrix_get_info(m, nil) == WK_ERROR_NULL_ARGUMENT)
+    wk_matrix_destroy(nil)  // ignored
+    // NULL matrix in decompress, gemv and gemv_w8a8.
     let y = Bytes(count: 12, fill: 0xA5)
     var buffer = wk_buffer(data: y.base, nbytes: 12)
     wk_context_init(&ctx)
-    #expect(wk_lut_matrix_decompress(nil, &buffer, &ctx) == WK_ERROR_NULL_ARGUMENT && !contextMessage(&ctx).isEmpty)
+    #expect(wk_matrix_decompress(nil, &buffer, &ctx) == WK_ERROR_NULL_ARGUMENT && !contextMessage(&ctx).isEmpty)
     let x = Bytes([UInt8](repeating: 0, count: 80))
     defer { withExtendedLifetime((x, y)) {} }
     var tx = cTensor(x.base, nbytes: 80, dtype: code(WK_DTYPE_FP32), shape: [20])
     wk_context_init(&ctx)
-    #expect(wk_lut_matrix_gemv(nil, &tx, &buffer, code(WK_DTYPE_FP32), &ctx) == WK_ERROR_NULL_ARGUMENT && !contextMessage(&ctx).isEmpty)
+    #expect(wk_matrix_gemv(nil, &tx, &buffer, code(WK_DTYPE_FP32), &ctx) == WK_ERROR_NULL_ARGUMENT && !contextMessage(&ctx).isEmpty)
+    wk_context_init(&ctx)
+    #expect(wk_matrix_gemv_w8a8(nil, &tx, &buffer, code(WK_DTYPE_FP32), &ctx) == WK_ERROR_NULL_ARGUMENT && !contextMessage(&ctx).isEmpty)
+    #expect(y.array.allSatisfy { $0 == 0xA5 })
     // x of the wrong columns / rank 3; y overlapping x.
     for (label, t) in [
       ("x of 19 columns", cTensor(x.base, nbytes: 76, dtype: code(WK_DTYPE_FP32), shape: [19])),
@@ -528,13 +631,13 @@ struct CABITests {
     ] {
       var t = t
       wk_context_init(&ctx)
-      let status = wk_lut_matrix_gemv(m, &t, &buffer, code(WK_DTYPE_FP32), &ctx)
+      let status = wk_matrix_gemv(m, &t, &buffer, code(WK_DTYPE_FP32), &ctx)
       #expect(status == WK_ERROR_INVALID_SHAPE && !contextMessage(&ctx).isEmpty, "\(label): \(statusName(status))")
       #expect(y.array.allSatisfy { $0 == 0xA5 })
     }
     var onX = wk_buffer(data: x.base + 70, nbytes: 12)
     wk_context_init(&ctx)
-    #expect(wk_lut_matrix_gemv(m, &tx, &onX, code(WK_DTYPE_FP32), &ctx) == WK_ERROR_ALIASING)
+    #expect(wk_matrix_gemv(m, &tx, &onX, code(WK_DTYPE_FP32), &ctx) == WK_ERROR_ALIASING)
   }
 
   /// The header promises that quantized and sparse + quantized matrices copy their scale and
@@ -578,14 +681,14 @@ struct CABITests {
       #expect(wk_sparse_matrix_create(&s, &sparse, nil) == WK_OK)
     }
     defer {
-      wk_quant_matrix_destroy(quant)
-      wk_sparse_matrix_destroy(sparse)
+      wk_matrix_destroy(quant)
+      wk_matrix_destroy(sparse)
     }
     let runQuant = {
-      outputs({ wk_quant_matrix_decompress(quant, $0, nil) }, { wk_quant_matrix_gemv(quant, &tx, $0, code(WK_DTYPE_FP32), nil) })
+      outputs({ wk_matrix_decompress(quant, $0, nil) }, { wk_matrix_gemv(quant, &tx, $0, code(WK_DTYPE_FP32), nil) })
     }
     let runSparse = {
-      outputs({ wk_sparse_matrix_decompress(sparse, $0, nil) }, { wk_sparse_matrix_gemv(sparse, &tx, $0, code(WK_DTYPE_FP32), nil) })
+      outputs({ wk_matrix_decompress(sparse, $0, nil) }, { wk_matrix_gemv(sparse, &tx, $0, code(WK_DTYPE_FP32), nil) })
     }
     let (quantBefore, sparseBefore) = (runQuant(), runSparse())
     scale.base.initializeMemory(as: UInt8.self, repeating: 0xFF, count: scale.count)  // NaN scales
@@ -640,7 +743,7 @@ struct CABITests {
 @Suite("C ABI: no access outside the given buffers (guard pages)")
 struct GuardPageTests {
   /// Every input and the output placed against a guard page, at the end and at the start.
-  @Test("lut_to_dense, cast, blockwise_shift_scale, dense and palettized GEMV", arguments: SIMDTarget.compiled)
+  @Test("lut_to_dense, cast, blockwise_shift_scale, dense and palettized matrices", arguments: SIMDTarget.compiled)
   func guardPages(target: SIMDTarget) throws {
     try requireSupported(target)
     for seed in UInt64(0)..<40 {
@@ -734,19 +837,26 @@ struct GuardPageTests {
         }
         #expect(status == WK_OK, "\(label) create \(m): \(statusName(status)) \(contextMessage(&ctx))")
         guard status == WK_OK else { continue }
-        defer { wk_lut_matrix_destroy(handle) }
+        defer { wk_matrix_destroy(handle) }
         let gdo = guarded([UInt8](repeating: 0, count: expectedDense.bytes.count))
         var dout = wk_buffer(data: gdo.pointer, nbytes: gdo.count)
-        #expect(wk_lut_matrix_decompress(handle, &dout, &ctx) == WK_OK && gdo.array == expectedDense.bytes, "\(label) decompress \(m)")
+        #expect(wk_matrix_decompress(handle, &dout, &ctx) == WK_OK && gdo.array == expectedDense.bytes, "\(label) decompress \(m)")
         let gx = guarded(x.bytes), gy = guarded([UInt8](repeating: 0, count: expectedY.bytes.count))
         var tx = cTensor(gx.pointer, nbytes: gx.count, dtype: x.dtype.rawValue, shape: x.shape.map(Int64.init))
         var yout = wk_buffer(data: gy.pointer, nbytes: gy.count)
-        #expect(wk_lut_matrix_gemv(handle, &tx, &yout, yType.rawValue, &ctx) == WK_OK && gy.array == expectedY.bytes, "\(label) gemv \(m)")
+        #expect(wk_matrix_gemv(handle, &tx, &yout, yType.rawValue, &ctx) == WK_OK && gy.array == expectedY.bytes, "\(label) gemv \(m)")
+        // A dense matrix over guarded weights: its GEMV, and its decompression (a copy).
         let gw = guarded(expectedDense.bytes)
         var tw = cTensor(gw.pointer, nbytes: gw.count, dtype: expectedDense.dtype.rawValue, shape: [Int64(m.rows), Int64(m.cols)])
         let gy2 = guarded([UInt8](repeating: 0, count: expectedY.bytes.count))
         var yout2 = wk_buffer(data: gy2.pointer, nbytes: gy2.count)
-        #expect(wk_dense_gemv(&tw, &tx, &yout2, yType.rawValue, &ctx) == WK_OK && gy2.array == expectedY.bytes, "\(label) dense gemv")
+        let gdo2 = guarded([UInt8](repeating: 0, count: expectedDense.bytes.count))
+        var dout2 = wk_buffer(data: gdo2.pointer, nbytes: gdo2.count)
+        var dense: OpaquePointer?
+        #expect(wk_dense_matrix_create(&tw, &dense, &ctx) == WK_OK, "\(label) dense create")
+        defer { wk_matrix_destroy(dense) }
+        #expect(wk_matrix_gemv(dense, &tx, &yout2, yType.rawValue, &ctx) == WK_OK && gy2.array == expectedY.bytes, "\(label) dense gemv")
+        #expect(wk_matrix_decompress(dense, &dout2, &ctx) == WK_OK && gdo2.array == expectedDense.bytes, "\(label) dense decompress")
       }
     }
   }

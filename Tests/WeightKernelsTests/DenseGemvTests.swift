@@ -4,7 +4,8 @@ import WeightKernels
 import WeightKernelsReference
 
 // DenseMatrix.gemv on every SIMD target == Reference.gemv (the canonical order of
-// docs/ARITHMETIC.md: 16 fma partial sums, fixed tree, canonical NaN), bit for bit.
+// docs/ARITHMETIC.md: 16 fma partial sums, fixed tree, canonical NaN), bit for bit; batch and
+// thread invariance through MatrixHarness (shared with the compressed formats).
 
 @Suite("dense GEMV on every target == reference")
 struct DenseGemvTests {
@@ -17,7 +18,10 @@ struct DenseGemvTests {
     weights: Tensor, x: Tensor, yType: DType, target: SIMDTarget, context: String
   ) throws -> Tensor {
     let expected = try Reference.gemv(weights: weights, x: x, outputType: yType)
-    let actual = try DenseMatrix(weights: weights).gemv(x, outputType: yType, target: target)
+    let matrix = try DenseMatrix(weights: weights)
+    #expect(matrix.format == .dense && matrix.rows == weights.shape[0] && matrix.cols == weights.shape[1]
+            && matrix.weightType == weights.dtype && matrix.compressedByteCount == weights.bytes.count, "\(context): properties")
+    let actual = try matrix.gemv(x, outputType: yType, target: target)
     expectBits(actual, expected, "\(context) target \(target) w \(weights.dtype)\(weights.shape) x \(x.dtype)\(x.shape) y \(yType)")
     // NaN outputs are the canonical quiet NaN, whatever the inputs' NaNs were.
     let canonical: UInt64 = yType == .fp32 ? 0x7FC0_0000 : 0x7E00
@@ -48,10 +52,9 @@ struct DenseGemvTests {
       for yType in [DType.fp32, .fp16] {
         let y = try Self.check(weights: weights, x: x, yType: yType, target: target, context: "seed \(hex(seed))")
         if xShape.count == 2 {
-          for b in 0..<batch {
-            let single = try DenseMatrix(weights: weights).gemv(x.row(b), outputType: yType, target: target)
-            expectBits(single, try y.row(b), "seed \(hex(seed)) target \(target) y \(yType): batch row \(b) vs batch 1")
-          }
+          let matrix = try DenseMatrix(weights: weights)
+          let singles = try (0..<batch).map { try matrix.gemv(x.row($0), outputType: yType, target: target) }
+          MatrixHarness.expectRows(y, singles, "seed \(hex(seed)) target \(target) y \(yType): batch rows vs batch 1")
         }
       }
     }
@@ -211,5 +214,29 @@ struct DenseGemvTests {
       if values.reduce(0, +).bitPattern != expected.fp32Bits()[0] { separated += 1 }
     }
     #expect(separated > 20, "the random cases must mostly separate canonical and naive order (\(separated))")
+  }
+
+  /// Batch and thread invariance, decompress == the weights, on every target (the shared
+  /// harness), fp16 and fp32 weights with rare specials.
+  @Test("batches 1…9, 32 and threads 2, 3, 7 on every target (shared harness)", .shrinking(false),
+        arguments: MatrixHarness.Shape.standard)
+  func invariance(shape: MatrixHarness.Shape) async throws {
+    await Property.check(count: 1) { seed in
+      var r = SplitMix64(seed: seed)
+      for dtype in [DType.fp16, .fp32] {
+        let weights = try r.floatTensor(dtype, shape: [shape.rows, shape.cols], ValueMix(special: 0.002, wide: 0.02))
+        try MatrixHarness.checkInvariance(DenseMatrix(weights: weights), expected: weights, shape: shape, seed: seed, label: "dense \(dtype)")
+      }
+    }
+  }
+
+  /// A shared dense matrix: concurrent calls (some with 2 threads) give the serial bits.
+  @Test("a shared matrix gives the same bits on concurrent threads", .shrinking(false))
+  func concurrentUse() async throws {
+    await Property.check(count: 1) { seed in
+      var r = SplitMix64(seed: seed)
+      let weights = try r.floatTensor(.fp16, shape: [256, 512], .finite)
+      try MatrixHarness.checkConcurrent(DenseMatrix(weights: weights), seed: seed, label: "dense fp16 [256, 512]")
+    }
   }
 }

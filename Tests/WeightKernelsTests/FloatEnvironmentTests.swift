@@ -1,4 +1,6 @@
 #if arch(x86_64)
+import CKernels
+import Foundation
 import Glibc
 import Testing
 import WeightKernels
@@ -7,7 +9,9 @@ import WeightKernelsReference
 // weightkernels.h: "x86: kernels run with the default floating-point environment (round to
 // nearest even, no flush-to-zero, no denormals-are-zero) whatever the caller's MXCSR holds, and
 // restore it." The caller's MXCSR is set from Swift through glibc's fenv_t (its __mxcsr field);
-// every expected value is computed before, in the default environment.
+// every expected value is computed before, in the default environment. With threads, every
+// thread that runs a task (the caller's, the library's pool, a lent parallel_for's) runs it in
+// the default environment too.
 
 enum MXCSR {
   static let flushToZero: UInt32 = 0x8000
@@ -110,7 +114,8 @@ struct FloatEnvironmentTests {
 
   /// Palettized matrices whose weights are subnormal or whose scaling underflows: the scaled
   /// tables are prepared by wk_lut_matrix_create (folded LUT scales), the in-register scale runs
-  /// in decompress/gemv. Matrices are created both inside and outside the caller's mode.
+  /// in wk_matrix_decompress / wk_matrix_gemv. Matrices are created both inside and outside the
+  /// caller's mode.
   @Test("palettized matrix: create, decompress and GEMV", arguments: SIMDTarget.compiled)
   func palettizedMatrix(target: SIMDTarget) throws {
     try requireSupported(target)
@@ -151,6 +156,132 @@ struct FloatEnvironmentTests {
         }
       }
     }
+  }
+
+  /// Matrices split into several tasks ([256, 512], each task ≥ 64 K multiply-adds), with
+  /// subnormal products: dense fp32 weights of tiny magnitude and int8 data with tiny per-row
+  /// scales.
+  static func splitMatrices() throws -> [(String, Tensor, any WeightMatrix)] {
+    var r = SplitMix64(seed: 0xF7A5)
+    let (rows, cols) = (256, 512)
+    let w = try r.floatTensor(.fp32, shape: [rows, cols], ValueMix(special: 0.02, wide: 0, moderate: 1...30))
+    let data = try r.integerTensor(.int8, shape: [rows, cols])
+    let scale = try r.floatTensor(.fp32, shape: [rows, 1], ValueMix(special: 0.02, wide: 0, moderate: 1...20))
+    return [
+      ("dense fp32 tiny weights", w, try DenseMatrix(weights: w)),
+      ("quantized int8, tiny scales", try Reference.blockwiseShiftScale(data: data, scale: scale, offset: nil),
+       try QuantizedMatrix(data: data, scale: scale)),
+    ]
+  }
+
+  /// The caller's FTZ/DAZ mode does not reach the kernels on the pool's threads either: threads
+  /// 2, 3 and 0 under the caller's mode give the reference bits, and MXCSR is restored.
+  @Test("threads under the caller's FTZ/DAZ", arguments: SIMDTarget.compiled)
+  func threadsUnderCallerMode(target: SIMDTarget) throws {
+    try requireSupported(target)
+    var r = SplitMix64(seed: 0xF7A6)
+    let x = try r.floatTensor(.fp32, shape: [2, 512], ValueMix(special: 0, wide: 0, moderate: 110...135))
+    for (name, dense, matrix) in try Self.splitMatrices() {
+      let expected = try Reference.gemv(weights: dense, x: x, outputType: .fp32)
+      let expectedOne = try Reference.gemv(weights: dense, x: x.row(0), outputType: .fp32)
+      for (mode, bits) in Self.modes {
+        for threads in [2, 3, 0] {
+          let label = "target \(target) \(mode) \(name) threads \(threads)"
+          expectBits(try MXCSR.with(bits, label) { try matrix.gemv(x, target: target, threads: threads) }, expected, "\(label): gemv batch 2")
+          expectBits(try MXCSR.with(bits, label) { try matrix.gemv(x.row(0), target: target, threads: threads) }, expectedOne, "\(label): gemv batch 1")
+          expectBits(try MXCSR.with(bits, label) { try matrix.decompress(target: target, threads: threads) }, dense, "\(label): decompress")
+        }
+      }
+    }
+  }
+
+  /// A lent parallel_for whose threads run with FTZ/DAZ (and round toward zero) set: each task
+  /// still computes in the default environment, and leaves the lending thread's MXCSR as it
+  /// found it.
+  @Test("a lent parallel_for whose threads run with FTZ/DAZ")
+  func lentThreadsWithFTZ() throws {
+    var r = SplitMix64(seed: 0xF7A7)
+    let (rows, cols) = (256, 512)
+    let w = try r.floatTensor(.fp32, shape: [rows, cols], ValueMix(special: 0.02, wide: 0, moderate: 1...30))
+    let xTensor = try r.floatTensor(.fp32, shape: [cols], ValueMix(special: 0, wide: 0, moderate: 110...135))
+    let expected = try Reference.gemv(weights: w, x: xTensor, outputType: .fp32)
+    let matrix = try CMatrix.dense(w)
+    let x = Bytes(xTensor.bytes)
+    defer { withExtendedLifetime(x) {} }
+    var tx = cTensor(x.base, nbytes: x.count, dtype: code(WK_DTYPE_FP32), shape: [Int64(cols)])
+    let lender = FlushingLender()
+    defer { withExtendedLifetime(lender) {} }
+    for target in SIMDTarget.supported {
+      for concurrent in [false, true] {
+        lender.reset(concurrent: concurrent)
+        let y = matrix.run(bytes: rows * 4, setUp: {
+          $0.target = target.rawValue
+          $0.parallel_for = flushingParallelFor
+          $0.parallel_for_pool = Unmanaged.passUnretained(lender).toOpaque()
+        }) { wk_matrix_gemv($0, &tx, $1, code(WK_DTYPE_FP32), $2) }
+        let label = "target \(target) lent \(concurrent ? "concurrent" : "serial") threads with FTZ+DAZ+RZ"
+        #expect(y.status == WK_OK, "\(label): \(statusName(y.status)) \(y.message)")
+        expectBits(try Tensor(dtype: .fp32, shape: [rows], bytes: y.output), expected, "\(label): gemv")
+        let (calls, tasks, flushed, restored) = lender.state
+        #expect(calls == 1 && tasks > 1, "\(label): parallel_for calls \(calls), tasks \(tasks)")
+        #expect(flushed == tasks, "\(label): FTZ was active in \(flushed) of \(tasks) tasks")
+        #expect(restored == tasks, "\(label): MXCSR restored after \(restored) of \(tasks) tasks")
+      }
+    }
+  }
+}
+
+/// What a flushing lender saw; `concurrent` spreads the tasks over several threads.
+final class FlushingLender: @unchecked Sendable {
+  private let lock = NSLock()
+  private(set) var concurrent = false
+  private var calls = 0, tasks = 0, flushed = 0, restored = 0
+
+  func reset(concurrent: Bool) {
+    lock.lock()
+    self.concurrent = concurrent
+    (calls, tasks, flushed, restored) = (0, 0, 0, 0)
+    lock.unlock()
+  }
+
+  func record(call: Bool = false, task: Bool = false, flushed f: Bool = false, restored r: Bool = false) {
+    lock.lock()
+    if call { calls += 1 }
+    if task { tasks += 1 }
+    if f { flushed += 1 }
+    if r { restored += 1 }
+    lock.unlock()
+  }
+
+  var state: (Int, Int, Int, Int) {
+    lock.lock()
+    defer { lock.unlock() }
+    return (calls, tasks, flushed, restored)
+  }
+}
+
+/// Runs each task with FTZ, DAZ and round-toward-zero set on its thread, checks that the task
+/// left MXCSR's control bits as set, then restores the thread's environment.
+let flushingParallelFor: wk_parallel_for_fn = { pool, task, data, count in
+  let lender = Unmanaged<FlushingLender>.fromOpaque(pool!).takeUnretainedValue()
+  lender.record(call: true)
+  let runTask = { (i: Int) in
+    var saved = fenv_t()
+    fegetenv(&saved)
+    var modified = saved
+    modified.__mxcsr |= MXCSR.flushToZero | MXCSR.denormalsAreZero | MXCSR.roundTowardZero
+    fesetenv(&modified)
+    let flushed = halve(Float.leastNormalMagnitude) == 0
+    task!(data, i)
+    let control: UInt32 = 0xFFC0
+    let restored = MXCSR.current & control == modified.__mxcsr & control
+    fesetenv(&saved)
+    lender.record(task: true, flushed: flushed, restored: restored)
+  }
+  if lender.concurrent {
+    DispatchQueue.concurrentPerform(iterations: count) { runTask(count - 1 - $0) }
+  } else {
+    for i in (0..<count).reversed() { runTask(i) }
   }
 }
 #endif

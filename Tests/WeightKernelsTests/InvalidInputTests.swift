@@ -342,6 +342,48 @@ struct InvalidInputTests {
     #expect(Outcome { try DenseMatrix(weights: Tensor(floats: [], shape: [0, 2])) }.kind == .invalidShape)
   }
 
+  /// `threads` outside 0…256 (WK_MAX_THREADS): `.invalidArgument` naming `threads`, from gemv,
+  /// decompress and gemvW8A8 of every format, into a fresh or a caller-owned buffer that stays
+  /// untouched; 0 and 256 are accepted with the threads-1 bits.
+  @Test("threads outside 0…256 throw .invalidArgument naming threads")
+  func threadsOutOfRange() throws {
+    let w = try Tensor(floats: [1, 2, 3, 4, 5, 6], shape: [2, 3])
+    let x = try Tensor(floats: [1, -1, 2], shape: [3])
+    let matrices: [(String, any WeightMatrix)] = [
+      ("dense", try DenseMatrix(weights: w)),
+      ("palettized", try PalettizedMatrix(
+        indices: Tensor(integers: [0, 1, 0, 1, 1, 0], dtype: .uint1, shape: [2, 3]), lut: Tensor(floats: [1, 2], shape: [1, 1, 2, 1]))),
+      ("sparse", try SparseMatrix(mask: Tensor(integers: [1, 0, 1, 1, 1, 0], dtype: .uint1, shape: [2, 3]), values: Tensor(floats: [1, 2, 3, 4], shape: [4]))),
+      ("quantized", try QuantizedMatrix(data: Tensor(integers: [1, -2, 3, -4, 5, -6], dtype: .int8, shape: [2, 3]), scale: Tensor(floats: [1, 2], shape: [2, 1]))),
+    ]
+    func expectThreadsError<T>(_ what: String, _ body: () throws -> T) {
+      let outcome = Outcome(body)
+      #expect(outcome.kind == .invalidArgument, "\(what): \(outcome)")
+      if case .error(let e) = outcome { #expect(e.message.contains("threads"), "\(what): message \(e.message) does not name threads") }
+    }
+    for (name, matrix) in matrices {
+      for threads in [-1, -256, Int.min, 257, 1000, Int(UInt32.max), Int(UInt32.max) + 1, Int.max] {
+        let what = "\(name) threads \(threads)"
+        expectThreadsError("\(what) gemv") { try matrix.gemv(x, threads: threads) }
+        expectThreadsError("\(what) decompress") { try matrix.decompress(threads: threads) }
+        var y = [UInt8](repeating: 0xA5, count: 8)
+        expectThreadsError("\(what) gemv into") { try y.withUnsafeMutableBytes { try matrix.gemv(x, into: $0, threads: threads) } }
+        expectThreadsError("\(what) decompress into") {
+          try y.withUnsafeMutableBytes { try matrix.decompress(into: $0, threads: threads) }
+        }
+        #expect(y.allSatisfy { $0 == 0xA5 }, "\(what): output written on failure")
+        if let q = matrix as? QuantizedMatrix {
+          expectThreadsError("\(what) gemvW8A8") { try q.gemvW8A8(x, threads: threads) }
+          expectThreadsError("\(what) gemvW8A8 into") { try y.withUnsafeMutableBytes { try q.gemvW8A8(x, into: $0, threads: threads) } }
+        }
+      }
+      for threads in [0, 256] {
+        #expect(try matrix.gemv(x, threads: threads) == matrix.gemv(x), "\(name) threads \(threads) gemv")
+        #expect(try matrix.decompress(threads: threads) == matrix.decompress(), "\(name) threads \(threads) decompress")
+      }
+    }
+  }
+
   /// A palettized matrix whose chain breaks a rule: the library rejects it with the kind the
   /// reference chain raises for the same operands.
   @Test("palettized matrix chains")

@@ -8,7 +8,8 @@ import WeightKernelsReference
 //   decompress(target)  == the reference Core ML chain (FORMATS.md §7.1, §7.3, §7.6);
 //   gemv(x, target)     == Reference.gemv(weights: that chain's output, x);
 //   gemv(x, target)     == DenseMatrix(weights: decompress(target)).gemv(x, target);
-//   y[b] of a batch     == the batch-1 result of row b.
+//   y[b] of a batch     == the batch-1 result of row b;
+//   threads 2, 3, 7     == threads 1 (MatrixHarness, shared with the other formats).
 
 /// A random palettized linear weight and the Core ML chain it is stored as.
 struct MatrixCase: CustomStringConvertible {
@@ -195,32 +196,18 @@ struct PalettizedMatrixTests {
       Issue.record("\(context): the library rejected a valid chain: \(error)")
       return
     }
-    #expect(matrix.rows == c.rows && matrix.cols == c.cols && matrix.bits == c.bits, "\(context): properties")
-    #expect(matrix.weightType == expectedDense.dtype, "\(context): weightType \(matrix.weightType), chain yields \(expectedDense.dtype)")
-    #expect(matrix.compressedByteCount == c.compressedBytes, "\(context): compressedByteCount \(matrix.compressedByteCount), operands hold \(c.compressedBytes)")
+    #expect(matrix.bits == c.bits, "\(context): bits \(matrix.bits)")
+    MatrixHarness.checkProperties(matrix, expected: expectedDense, format: .palettized, compressedBytes: c.compressedBytes, context: context)
 
     let decompressed = try matrix.decompress(target: target)
     expectBits(decompressed, expectedDense, "\(context): decompress")
-    let dense = try DenseMatrix(weights: decompressed)
 
     let batch = r.chance(0.9) ? r.int(1...3) : r.pick([5, 8])
     let xType = r.pick([DType.fp16, .fp32])
     let xShape = batch == 1 && r.chance(0.5) ? [c.cols] : [batch, c.cols]
     let xMix = ValueMix(special: r.chance(0.3) ? 0.02 : 0, wide: 0.01)
     let x = try r.floatTensor(xType, shape: xShape, xMix)
-    for yType in [DType.fp32, .fp16] {
-      let what = "\(context) x \(xType)\(xShape) y \(yType)"
-      let expected = try Reference.gemv(weights: expectedDense, x: x, outputType: yType)
-      let fused = try matrix.gemv(x, outputType: yType, target: target)
-      expectBits(fused, expected, "\(what): fused gemv vs reference")
-      expectBits(fused, try dense.gemv(x, outputType: yType, target: target), "\(what): fused vs dense(decompressed)")
-      if xShape.count == 2 {
-        for b in 0..<batch {
-          let single = try matrix.gemv(x.row(b), outputType: yType, target: target)
-          expectBits(single, try fused.row(b), "\(what): batch row \(b) vs batch 1")
-        }
-      }
-    }
+    try MatrixHarness.checkProducts(matrix, expected: expectedDense, decompressed: decompressed, x: x, target: target, context: context)
   }
 
   @Test("random chains, shapes, groupings, dtypes", .shrinking(false), arguments: SIMDTarget.compiled)
@@ -360,30 +347,26 @@ struct PalettizedMatrixTests {
     expectBits(try postScaled.decompress(target: target), try c.matrix().decompress(target: target), "target \(target): lut_scale form vs scale form")
   }
 
-  /// Matrices are immutable once created and may be shared between threads.
-  @Test("a shared matrix gives the same bits on concurrent threads")
-  func concurrentUse() throws {
-    var r = SplitMix64(seed: 0xC0C0)
-    let c = try MatrixCase.make(&r, chain: .lutScaleRepeated)
-    let matrix = try c.matrix()
-    let x = try r.floatTensor(.fp32, shape: [2, c.cols], .finite)
-    let expected = try Reference.gemv(weights: c.referenceDense(), x: x, outputType: .fp32)
-    let targets = SIMDTarget.supported
-    let lock = NSLock()
-    var results = [(SIMDTarget, Result<Tensor, Error>)]()
-    DispatchQueue.concurrentPerform(iterations: 16) { i in
-      let target = targets[i % targets.count]
-      let result = Result { try matrix.gemv(x, target: target) }
-      lock.lock()
-      results.append((target, result))
-      lock.unlock()
+  /// Batch and thread invariance, fused == dense(decompressed) == reference, on every target
+  /// (the shared harness), for a random chain of each harness shape.
+  @Test("batches 1…9, 32 and threads 2, 3, 7 on every target (shared harness)", .shrinking(false),
+        arguments: MatrixHarness.Shape.standard)
+  func invariance(shape: MatrixHarness.Shape) async throws {
+    await Property.check(count: 1) { seed in
+      var r = SplitMix64(seed: seed)
+      let c = try MatrixCase.make(&r, maxWeights: .max, rows: shape.rows, cols: shape.cols)
+      try MatrixHarness.checkInvariance(c.matrix(), expected: c.referenceDense(), shape: shape, seed: seed, label: "\(c)")
     }
-    #expect(results.count == 16)
-    for (target, result) in results {
-      switch result {
-      case .success(let y): expectBits(y, expected, "concurrent gemv on \(target) \(c)")
-      case .failure(let error): Issue.record("concurrent gemv on \(target): \(error)")
-      }
+  }
+
+  /// Matrices are immutable once created and may be shared between threads: concurrent calls
+  /// (some with 2 threads, competing for the pool) give the serial bits.
+  @Test("a shared matrix gives the same bits on concurrent threads", .shrinking(false))
+  func concurrentUse() async throws {
+    await Property.check(count: 1) { seed in
+      var r = SplitMix64(seed: seed)
+      let c = try MatrixCase.make(&r, maxWeights: .max, rows: 256, cols: 512)
+      try MatrixHarness.checkConcurrent(c.matrix(), seed: seed, label: "\(c)")
     }
   }
 }

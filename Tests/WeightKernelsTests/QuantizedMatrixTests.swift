@@ -7,8 +7,9 @@ import WeightKernelsReference
 // on every SIMD target, bit for bit:
 //   decompress(target)  == Reference.blockwiseShiftScale(data, scale, offset);
 //   gemv(x, target)     == Reference.gemv(weights: that, x) == DenseMatrix(that).gemv(x, target);
-//   y[b] of a batch     == the batch-1 result of row b;
-//   gemvW8A8(x, target) == Reference.gemvW8A8 (int8 data, [rows, 1] or [1, 1] scale, no offset).
+//   y[b] of a batch     == the batch-1 result of row b; threads 2, 3, 7 == threads 1 (MatrixHarness);
+//   gemvW8A8(x, target) == Reference.gemvW8A8 (int8 data, [rows, 1] or [1, 1] scale, no offset),
+//                          batch and thread invariant too.
 
 /// A random linearly quantized linear weight [rows, cols].
 struct QuantMatrixCase: CustomStringConvertible {
@@ -201,31 +202,19 @@ struct QuantizedMatrixTests {
       Issue.record("\(context): the library rejected a valid matrix: \(error)")
       return
     }
-    #expect(matrix.rows == c.rows && matrix.cols == c.cols, "\(context): shape \(matrix.rows)×\(matrix.cols)")
     #expect(matrix.dataType == c.data.dtype, "\(context): dataType \(matrix.dataType)")
     #expect(matrix.weightType == c.scale.dtype, "\(context): weightType \(matrix.weightType)")
-    #expect(matrix.compressedByteCount == c.compressedBytes, "\(context): compressedByteCount \(matrix.compressedByteCount), operands hold \(c.compressedBytes)")
+    let eligible = c.data.dtype == .int8 && c.offset == nil && c.scale.shape[1] == 1 && (c.scale.shape[0] == 1 || c.scale.shape[0] == c.rows)
+    #expect(matrix.supportsW8A8 == eligible, "\(context): supportsW8A8 \(matrix.supportsW8A8)")
+    MatrixHarness.checkProperties(matrix, expected: expectedDense, format: .quantized, compressedBytes: c.compressedBytes, context: context)
 
     let decompressed = try matrix.decompress(target: target)
     expectBits(decompressed, expectedDense, "\(context): decompress")
-    let dense = try DenseMatrix(weights: decompressed)
 
     let batch = r.int(1...3)
     let xShape = batch == 1 && r.chance(0.5) ? [c.cols] : [batch, c.cols]
     let x = try r.floatTensor(r.pick([.fp16, .fp32]), shape: xShape, ValueMix(special: r.chance(0.3) ? 0.02 : 0, wide: 0.01))
-    for yType in [DType.fp32, .fp16] {
-      let what = "\(context) x \(x.dtype)\(xShape) y \(yType)"
-      let expected = try Reference.gemv(weights: expectedDense, x: x, outputType: yType)
-      let fused = try matrix.gemv(x, outputType: yType, target: target)
-      expectBits(fused, expected, "\(what): fused gemv vs reference")
-      expectBits(fused, try dense.gemv(x, outputType: yType, target: target), "\(what): fused vs dense(decompressed)")
-      if xShape.count == 2 {
-        for b in 0..<batch {
-          let single = try matrix.gemv(x.row(b), outputType: yType, target: target)
-          expectBits(single, try fused.row(b), "\(what): batch row \(b) vs batch 1")
-        }
-      }
-    }
+    try MatrixHarness.checkProducts(matrix, expected: expectedDense, decompressed: decompressed, x: x, target: target, context: context)
   }
 
   @Test("random data types, scale grids, offsets, shapes", .shrinking(false), arguments: SIMDTarget.compiled)
@@ -379,6 +368,29 @@ struct QuantizedMatrixTests {
     #expect(y.fp32Bits() == [0x7F80_0000, 0xFF80_0000], "target \(target): Inf weights in a partial chunk: \(y.fp32Bits().map { hex(UInt64($0), width: 8) })")
   }
 
+  /// Batch and thread invariance, fused == dense(decompressed) == reference, on every target
+  /// (the shared harness), for a random data type, grid and offset on each harness shape.
+  @Test("batches 1…9, 32 and threads 2, 3, 7 on every target (shared harness)", .shrinking(false),
+        arguments: MatrixHarness.Shape.standard)
+  func invariance(shape: MatrixHarness.Shape) async throws {
+    await Property.check(count: 2) { seed in
+      var r = SplitMix64(seed: seed)
+      let c = try QuantMatrixCase.make(&r, rows: shape.rows, cols: shape.cols, maxWeights: .max)
+      try MatrixHarness.checkInvariance(c.matrix(), expected: c.referenceDense(), shape: shape, seed: seed, label: "\(c)")
+    }
+  }
+
+  /// Matrices are immutable once created and may be shared between threads: concurrent calls
+  /// (some with 2 threads, competing for the pool) give the serial bits.
+  @Test("a shared matrix gives the same bits on concurrent threads", .shrinking(false))
+  func concurrentUse() async throws {
+    await Property.check(count: 1) { seed in
+      var r = SplitMix64(seed: seed)
+      let c = try QuantMatrixCase.make(&r, dataType: .int4, grid: .perBlock, rows: 256, cols: 512, block: 32, maxWeights: .max)
+      try MatrixHarness.checkConcurrent(c.matrix(), seed: seed, label: "\(c)")
+    }
+  }
+
   /// Malformed descriptors: the library's kind, and the reference's where blockwise_shift_scale
   /// itself rejects the operands (the rank-2, non-empty, integer-data rules are the matrix's).
   @Test("invalid descriptors and GEMV operands throw the reference's kind")
@@ -460,9 +472,8 @@ struct QuantizedMatrixTests {
       let actual = try matrix.gemvW8A8(x, outputType: yType, target: target)
       expectBits(actual, try Reference.gemvW8A8(data: data, scale: scale, x: x, outputType: yType), "\(what): W8A8 vs reference")
       if x.rank == 2 {
-        for b in 0..<x.shape[0] {
-          expectBits(try matrix.gemvW8A8(x.row(b), outputType: yType, target: target), try actual.row(b), "\(what): batch row \(b) vs batch 1")
-        }
+        let singles = try (0..<x.shape[0]).map { try matrix.gemvW8A8(x.row($0), outputType: yType, target: target) }
+        MatrixHarness.expectRows(actual, singles, "\(what): batch rows vs batch 1")
       }
     }
   }
@@ -481,6 +492,36 @@ struct QuantizedMatrixTests {
       let batch = r.int(1...3)
       let x = try ActivationMode.activations(&r, r.pick([.fp16, .fp32]), cols: cols, batch: batch, rank1: batch == 1 && r.chance(0.5))
       try Self.checkW8A8(data: data, scale: scale, x: x, target: target, label: "seed \(hex(seed))")
+    }
+  }
+
+  /// W8A8 batch and thread invariance on every target (the shared harness's
+  /// checkBatchesAndThreads): each batch row (its own activation mode: moderate, zeros,
+  /// non-finite, tiny, huge, ties, anything) equals its batch-1 call, threads 2, 3, 7 equal
+  /// threads 1, and the largest batch equals Reference.gemvW8A8.
+  @Test("W8A8: batches 1…9, 32 and threads 2, 3, 7 on every target", .shrinking(false),
+        arguments: MatrixHarness.Shape.standard)
+  func w8a8Invariance(shape: MatrixHarness.Shape) async throws {
+    await Property.check(count: 1) { seed in
+      var r = SplitMix64(seed: seed)
+      let data = try r.integerTensor(.int8, shape: [shape.rows, shape.cols])
+      let scale = try r.floatTensor(r.pick([.fp16, .fp32]), shape: r.chance(0.7) ? [shape.rows, 1] : [1, 1], QuantMatrixCase.scaleMix(&r))
+      let matrix = try QuantizedMatrix(data: data, scale: scale)
+      #expect(matrix.supportsW8A8)
+      let largest = shape.batches.max() ?? 1
+      for xType in [DType.fp16, .fp32] {
+        let x = try ActivationMode.activations(&r, xType, cols: shape.cols, batch: largest, rank1: false)
+        for yType in [DType.fp32, .fp16] {
+          let expected = try Reference.gemvW8A8(data: data, scale: scale, x: x, outputType: yType)
+          for target in SIMDTarget.supported {
+            let what = "\(MatrixHarness.seedLabel(seed)) target \(target) W8A8 \(shape) scale \(scale.dtype)\(scale.shape) x \(xType) y \(yType)"
+            let full = try MatrixHarness.checkBatchesAndThreads(x: x, batches: shape.batches, threads: shape.threads, context: what) { x, t in
+              try matrix.gemvW8A8(x, outputType: yType, target: target, threads: t)
+            }
+            expectBits(full, expected, "\(what): W8A8 vs reference")
+          }
+        }
+      }
     }
   }
 

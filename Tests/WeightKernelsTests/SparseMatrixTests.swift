@@ -10,7 +10,8 @@ import WeightKernelsReference
 //                          sparse_blockwise_shift_scale → sparse_to_dense (§7.5, §7.6);
 //   gemv(x, target)     == Reference.gemv(weights: that chain's output, x);
 //   gemv(x, target)     == DenseMatrix(weights: decompress(target)).gemv(x, target);
-//   y[b] of a batch     == the batch-1 result of row b.
+//   y[b] of a batch     == the batch-1 result of row b;
+//   threads 2, 3, 7     == threads 1 (MatrixHarness, shared with the other formats).
 
 // MARK: - Masks
 
@@ -193,32 +194,17 @@ struct SparseMatrixTests {
       Issue.record("\(context): the library rejected a valid chain: \(error)")
       return
     }
-    #expect(matrix.rows == c.rows && matrix.cols == c.cols, "\(context): shape \(matrix.rows)×\(matrix.cols)")
     #expect(matrix.nonzeroCount == c.nonzeros, "\(context): nonzeroCount \(matrix.nonzeroCount)")
     #expect(matrix.bits == c.lut.map { _ in c.values.dtype.bits }, "\(context): bits \(String(describing: matrix.bits))")
     #expect(matrix.valueType == c.values.dtype, "\(context): valueType \(matrix.valueType)")
-    #expect(matrix.weightType == expectedDense.dtype, "\(context): weightType \(matrix.weightType)")
-    #expect(matrix.compressedByteCount == c.compressedBytes, "\(context): compressedByteCount \(matrix.compressedByteCount), operands hold \(c.compressedBytes)")
+    MatrixHarness.checkProperties(matrix, expected: expectedDense, format: .sparse, compressedBytes: c.compressedBytes, context: context)
 
     let decompressed = try matrix.decompress(target: target)
     expectBits(decompressed, expectedDense, "\(context): decompress")
-    let dense = try DenseMatrix(weights: decompressed)
 
     let batch = r.int(1...3)
     let x = try activations(&r, cols: c.cols, batch: batch, rank1: batch == 1 && r.chance(0.5))
-    for yType in [DType.fp32, .fp16] {
-      let what = "\(context) x \(x.dtype)\(x.shape) y \(yType)"
-      let expected = try Reference.gemv(weights: expectedDense, x: x, outputType: yType)
-      let fused = try matrix.gemv(x, outputType: yType, target: target)
-      expectBits(fused, expected, "\(what): fused gemv vs reference")
-      expectBits(fused, try dense.gemv(x, outputType: yType, target: target), "\(what): fused vs dense(decompressed)")
-      if x.rank == 2 {
-        for b in 0..<batch {
-          let single = try matrix.gemv(x.row(b), outputType: yType, target: target)
-          expectBits(single, try fused.row(b), "\(what): batch row \(b) vs batch 1")
-        }
-      }
-    }
+    try MatrixHarness.checkProducts(matrix, expected: expectedDense, decompressed: decompressed, x: x, target: target, context: context)
   }
 
   @Test("random shapes, densities, stored, LUT and quantized values", .shrinking(false), arguments: SIMDTarget.compiled)
@@ -379,30 +365,32 @@ struct SparseMatrixTests {
     }
   }
 
-  /// Matrices are immutable once created and may be shared between threads.
-  @Test("a shared matrix gives the same bits on concurrent threads")
-  func concurrentUse() throws {
-    var r = SplitMix64(seed: 0x5C0C)
-    let c = try SparseMatrixCase.make(&r, rows: 33, cols: 65, density: 0.4, values: .lut(bits: 4, grouping: 2))
-    let matrix = try c.matrix()
-    let x = try r.floatTensor(.fp32, shape: [2, c.cols], .finite)
-    let expected = try Reference.gemv(weights: c.referenceDense(), x: x, outputType: .fp32)
-    let targets = SIMDTarget.supported
-    let lock = NSLock()
-    var results = [(SIMDTarget, Result<Tensor, Error>)]()
-    DispatchQueue.concurrentPerform(iterations: 16) { i in
-      let target = targets[i % targets.count]
-      let result = Result { try matrix.gemv(x, target: target) }
-      lock.lock()
-      results.append((target, result))
-      lock.unlock()
-    }
-    #expect(results.count == 16)
-    for (target, result) in results {
-      switch result {
-      case .success(let y): expectBits(y, expected, "concurrent gemv on \(target) \(c)")
-      case .failure(let error): Issue.record("concurrent gemv on \(target): \(error)")
+  /// Batch and thread invariance, fused == dense(decompressed) == reference, on every target
+  /// (the shared harness): stored, LUT and quantized values on each harness shape.
+  @Test("batches 1…9, 32 and threads 2, 3, 7 on every target (shared harness)", .shrinking(false),
+        arguments: MatrixHarness.Shape.standard)
+  func invariance(shape: MatrixHarness.Shape) async throws {
+    await Property.check(count: 1) { seed in
+      var r = SplitMix64(seed: seed)
+      let kinds: [SparseMatrixCase.Values] = [
+        .stored(r.pick([.fp16, .fp32])), .lut(bits: r.pick(DType.indexBits), grouping: nil),
+        .quantized(r.pick(QuantMatrixCase.dataTypes), grid: nil),
+      ]
+      for values in kinds {
+        let c = try SparseMatrixCase.make(&r, rows: shape.rows, cols: shape.cols, values: values)
+        try MatrixHarness.checkInvariance(c.matrix(), expected: c.referenceDense(), shape: shape, seed: seed, label: "\(c)")
       }
+    }
+  }
+
+  /// Matrices are immutable once created and may be shared between threads: concurrent calls
+  /// (some with 2 threads, competing for the pool) give the serial bits.
+  @Test("a shared matrix gives the same bits on concurrent threads", .shrinking(false))
+  func concurrentUse() async throws {
+    await Property.check(count: 1) { seed in
+      var r = SplitMix64(seed: seed)
+      let c = try SparseMatrixCase.make(&r, rows: 256, cols: 512, density: 0.4, values: .lut(bits: 4, grouping: 2))
+      try MatrixHarness.checkConcurrent(c.matrix(), seed: seed, label: "\(c)")
     }
   }
 }

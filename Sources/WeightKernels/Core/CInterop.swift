@@ -28,7 +28,7 @@ extension Tensor {
 }
 
 /// A copy of a tensor in memory the library owns: prepared matrices keep pointers into their
-/// large operands (indices, masks, values) instead of copying them again in C.
+/// large operands (weights, indices, masks, values) instead of copying them again in C.
 final class OwnedTensor: @unchecked Sendable {
   let dtype: DType
   let shape: [Int]
@@ -62,14 +62,21 @@ extension Optional where Wrapped == Tensor {
 }
 
 enum CCall {
-  /// Runs one C call with a fresh context on `target` (nil: best) and throws its failure.
+  /// Runs one C call with a fresh context on `target` (nil: best) and `threads` (1: the calling
+  /// thread; 0: every CPU; the C side validates the count) and throws its failure.
   @discardableResult
   static func run(
-    target: SIMDTarget?, _ body: (UnsafeMutablePointer<wk_context>) -> wk_status
+    target: SIMDTarget?, threads: Int = 1, _ body: (UnsafeMutablePointer<wk_context>) -> wk_status
   ) throws -> SIMDTarget {
     var ctx = wk_context()
     wk_context_init(&ctx)
     ctx.target = target?.rawValue ?? 0
+    // The C ABI validates the count (WK_MAX_THREADS); only what its uint32_t cannot hold is
+    // rejected here.
+    guard let count = UInt32(exactly: threads) else {
+      throw WeightKernelsError.invalidArgument("threads: \(threads); 0 ... \(WK_MAX_THREADS) expected")
+    }
+    ctx.threads = count
     let status = body(&ctx)
     guard status == WK_OK else { throw error(status, &ctx) }
     return SIMDTarget(rawValue: ctx.used_target)

@@ -1,0 +1,269 @@
+// The one driver every format's decoder plugs into (the seam between formats and operations):
+// y = W·x over a range of rows, in the canonical order of docs/ARITHMETIC.md §2, for one batch
+// row (GEMV: weights decoded in registers) or many (each weight decoded once into an L1 panel and
+// applied to every batch row). Compiled once per target: include after hwy/foreach_target.h.
+//
+// Decoder interface:
+//   static constexpr size_t kStepChunks;  // chunks DecodeStep produces at once (divides 16)
+//   static constexpr bool kMultiRow;      // worth the kBlockRows-row GEMV fast path
+//   static constexpr size_t kBlockRows;   // rows decoded together by the GEMV
+//   using Cursor = ...;                   // per-row state, e.g. the row index
+//   Cursor Begin(size_t row) const;
+//   template <bool kSafe> void DecodeStep(Cursor&, size_t chunk, VF* w) const;
+//   template <bool kSafe> void Decode(Cursor&, size_t chunk, VF* w) const;  // one chunk
+//   void DecodeTail(Cursor&, size_t chunk, VF* w) const;  // the partial last chunk (safe)
+//   void Prefetch(const Cursor&, size_t chunk) const;
+//   size_t FastRows() const;  // rows whose full chunks may use kSafe = false (no over-read)
+// Chunks of a row are decoded in increasing order, so a cursor may carry a running position
+// (sparse formats). With kSafe the decoder must never read outside its buffers. Decoders whose
+// cursor is the row index take it by value. Decoded lanes are in natural column order: lane i of
+// vector j of chunk c is column 16 c + N j + i.
+
+#if defined(WK_COMMON_MATMUL_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef WK_COMMON_MATMUL_INL_H_
+#undef WK_COMMON_MATMUL_INL_H_
+#else
+#define WK_COMMON_MATMUL_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "common/simd-inl.h"
+#include "gemv/gemv_operands.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace wk {
+namespace HWY_NAMESPACE {
+
+// GEMV over a block of kRows rows and one batch row: decode in registers, fma at once.
+template <size_t kRows, bool kSafe, class Decoder>
+HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, float* out) {
+  const DF df;
+  constexpr size_t kStep = Decoder::kStepChunks;
+  // Every loop over rows and vectors is fully unrolled: indexed dynamically, the accumulators
+  // would live on the stack and each fma would wait for a store-to-load round trip.
+  VF acc[kRows][kVecs];
+  typename Decoder::Cursor cur[kRows];
+#pragma clang loop unroll(full)
+  for (size_t r = 0; r < kRows; ++r) {
+    cur[r] = dec.Begin(row0 + r);
+#pragma clang loop unroll(full)
+    for (size_t j = 0; j < kVecs; ++j) acc[r][j] = hn::Zero(df);
+  }
+  const size_t full = x.cols / kChunk;
+  size_t c = 0;
+  for (; c + kStep <= full; c += kStep) {
+    VF xv[kStep * kVecs];
+#pragma clang loop unroll(full)
+    for (size_t s = 0; s < kStep; ++s) x.Load(c + s, xv + s * kVecs);
+#pragma clang loop unroll(full)
+    for (size_t r = 0; r < kRows; ++r) {
+      VF w[kStep * kVecs];
+      dec.Prefetch(cur[r], c);
+      dec.template DecodeStep<kSafe>(cur[r], c, w);
+      // Chunk by chunk: partial j receives its columns in increasing order.
+#pragma clang loop unroll(full)
+      for (size_t s = 0; s < kStep; ++s) {
+#pragma clang loop unroll(full)
+        for (size_t j = 0; j < kVecs; ++j) {
+          acc[r][j] = FusedMulAdd(w[s * kVecs + j], xv[s * kVecs + j], acc[r][j]);
+        }
+      }
+    }
+  }
+  VF xv[kVecs];
+  VF w[kVecs];
+  for (; c < full; ++c) {
+    x.Load(c, xv);
+#pragma clang loop unroll(full)
+    for (size_t r = 0; r < kRows; ++r) {
+      dec.template Decode<kSafe>(cur[r], c, w);
+#pragma clang loop unroll(full)
+      for (size_t j = 0; j < kVecs; ++j) acc[r][j] = FusedMulAdd(w[j], xv[j], acc[r][j]);
+    }
+  }
+  if (full * kChunk != x.cols) {
+    x.LoadTail(full, xv);
+#pragma clang loop unroll(full)
+    for (size_t r = 0; r < kRows; ++r) {
+      dec.DecodeTail(cur[r], full, w);
+      ZeroBeyond(x.cols - full * kChunk, w);
+#pragma clang loop unroll(full)
+      for (size_t j = 0; j < kVecs; ++j) acc[r][j] = FusedMulAdd(w[j], xv[j], acc[r][j]);
+    }
+  }
+#pragma clang loop unroll(full)
+  for (size_t r = 0; r < kRows; ++r) out[r] = ReduceCanonical(acc[r]);
+}
+
+// One batch row, rows [row_begin, row_end): kBlockRows rows at a time where the decoder may read
+// without bounds checks, the few remaining rows one at a time on the checked path.
+template <class Decoder>
+HWY_INLINE void GemvRows(const Decoder& dec, size_t cols, const GemvOperands& io) {
+  constexpr size_t kBlockRows = Decoder::kBlockRows;
+  const size_t fast_end = std::min(io.row_end, dec.FastRows());
+  const XRow xr{io.x, cols};
+  float out[kBlockRows];
+  size_t r = io.row_begin;
+  // Decoders for rare layouts skip the multi-row block: one instantiation instead of two.
+  if constexpr (Decoder::kMultiRow) {
+    for (; r + kBlockRows <= fast_end; r += kBlockRows) {
+      GemvRowBlock<kBlockRows, false>(dec, r, xr, out);
+      for (size_t i = 0; i < kBlockRows; ++i) StoreResult(out[i], io.y, r + i, io.y_f16);
+    }
+  }
+  for (; r < io.row_end; ++r) {
+    GemvRowBlock<1, true>(dec, r, xr, out);
+    StoreResult(out[0], io.y, r, io.y_f16);
+  }
+}
+
+// Products of batches: a panel of kPanelRows rows x kPanelChunks chunks is decoded once into
+// fp32 (8 KiB, in L1) and every batch row is applied to it from there, kTileBatch batch rows per
+// register tile. Each output keeps its 16 partial sums (kVecs vectors) in an accumulator scratch
+// between panels, so its bits are those of the GEMV: the same weights, fma'd into the same
+// partials in the same column order, reduced by the same tree.
+constexpr size_t kPanelRows = 8;
+constexpr size_t kPanelChunks = kPanelCols / kChunk;
+// Batch rows per pass over the weights: bounds the accumulators (8 x 32 x 64 B = 16 KiB, on the
+// stack); a larger batch decodes the weights once per 32 batch rows.
+constexpr size_t kBatchGroup = 32;
+// Register tile: kTileBatch outputs x kVecs accumulators, one weight chunk, x as memory operands
+// (AVX2: 12 accumulators + 2 weights of 16 registers; AVX-512: 12 + 1 of 32 covers 2 FMA pipes x
+// 4 cycles of latency; 128-bit targets: 12 + 4 of 16).
+constexpr size_t kTileBatch = kVecs >= 4 ? 3 : (kVecs == 2 ? 6 : 12);
+
+// acc[b] += panel row (chunks chunks) times batch rows x + b * stride, b < kB.
+template <size_t kB>
+HWY_NOINLINE void PanelTile(const float* HWY_RESTRICT w, size_t chunks,
+                            const float* HWY_RESTRICT x, size_t stride, float* HWY_RESTRICT acc) {
+  const DF df;
+  VF a[kB][kVecs];
+#pragma clang loop unroll(full)
+  for (size_t b = 0; b < kB; ++b) {
+#pragma clang loop unroll(full)
+    for (size_t j = 0; j < kVecs; ++j) a[b][j] = hn::Load(df, acc + b * kChunk + j * kLanes);
+  }
+  for (size_t c = 0; c < chunks; ++c) {
+    VF wv[kVecs];
+#pragma clang loop unroll(full)
+    for (size_t j = 0; j < kVecs; ++j) wv[j] = hn::Load(df, w + c * kChunk + j * kLanes);
+#pragma clang loop unroll(full)
+    for (size_t b = 0; b < kB; ++b) {
+#pragma clang loop unroll(full)
+      for (size_t j = 0; j < kVecs; ++j) {
+        const VF xv = hn::LoadU(df, x + b * stride + c * kChunk + j * kLanes);
+        a[b][j] = FusedMulAdd(wv[j], xv, a[b][j]);
+      }
+    }
+  }
+#pragma clang loop unroll(full)
+  for (size_t b = 0; b < kB; ++b) {
+#pragma clang loop unroll(full)
+    for (size_t j = 0; j < kVecs; ++j) hn::Store(a[b][j], df, acc + b * kChunk + j * kLanes);
+  }
+}
+
+template <size_t kB = kTileBatch>
+HWY_INLINE void PanelTileN(size_t n, const float* w, size_t chunks, const float* x, size_t stride,
+                           float* acc) {
+  if constexpr (kB >= 1) {
+    if (n == kB) return PanelTile<kB>(w, chunks, x, stride, acc);
+    if constexpr (kB > 1) PanelTileN<kB - 1>(n, w, chunks, x, stride, acc);
+  }
+}
+
+// Decodes chunks [c0, c0 + n) of one row into panel (16 floats per chunk), the tail chunk with
+// its padding lanes +0.
+template <bool kSafe, class Decoder>
+HWY_INLINE void DecodePanelRow(const Decoder& dec, typename Decoder::Cursor& cur, size_t c0,
+                               size_t n, size_t cols, float* HWY_RESTRICT panel) {
+  const DF df;
+  constexpr size_t kStep = Decoder::kStepChunks;
+  const size_t full = cols / kChunk;
+  const size_t end = c0 + n;
+  size_t c = c0;
+  for (; c + kStep <= std::min(end, full); c += kStep) {
+    VF w[kStep * kVecs];
+    dec.Prefetch(cur, c);
+    dec.template DecodeStep<kSafe>(cur, c, w);
+#pragma clang loop unroll(full)
+    for (size_t v = 0; v < kStep * kVecs; ++v) hn::Store(w[v], df, panel + (c - c0) * kChunk + v * kLanes);
+  }
+  VF w[kVecs];
+  for (; c < std::min(end, full); ++c) {
+    dec.template Decode<kSafe>(cur, c, w);
+    for (size_t j = 0; j < kVecs; ++j) hn::Store(w[j], df, panel + (c - c0) * kChunk + j * kLanes);
+  }
+  if (c < end) {
+    dec.DecodeTail(cur, c, w);
+    ZeroBeyond(cols - c * kChunk, w);
+    for (size_t j = 0; j < kVecs; ++j) hn::Store(w[j], df, panel + (c - c0) * kChunk + j * kLanes);
+  }
+}
+
+// Every batch row (io.packed), rows [row_begin, row_end).
+template <class Decoder>
+HWY_INLINE void GemmRows(const Decoder& dec, size_t cols, const GemvOperands& io) {
+  const DF df;
+  const size_t chunks = (cols + kChunk - 1) / kChunk;
+  const size_t fast_rows = dec.FastRows();
+  HWY_ALIGN float panel[kPanelRows * kPanelChunks * kChunk];
+  HWY_ALIGN float acc[kPanelRows * kBatchGroup * kChunk];
+  for (size_t r0 = io.row_begin; r0 < io.row_end; r0 += kPanelRows) {
+    const size_t nr = std::min(kPanelRows, io.row_end - r0);
+    for (size_t b0 = 0; b0 < io.batch; b0 += kBatchGroup) {
+      const size_t nb = std::min(kBatchGroup, io.batch - b0);
+      typename Decoder::Cursor cur[kPanelRows];
+      for (size_t i = 0; i < nr; ++i) cur[i] = dec.Begin(r0 + i);
+      for (size_t i = 0; i < nr * kBatchGroup * kChunk; i += kLanes) {
+        hn::Store(hn::Zero(df), df, acc + i);
+      }
+      for (size_t c0 = 0; c0 < chunks; c0 += kPanelChunks) {
+        const size_t nc = std::min(kPanelChunks, chunks - c0);
+        for (size_t i = 0; i < nr; ++i) {
+          float* row_panel = panel + i * kPanelChunks * kChunk;
+          if (r0 + i < fast_rows) {
+            DecodePanelRow<false>(dec, cur[i], c0, nc, cols, row_panel);
+          } else {
+            DecodePanelRow<true>(dec, cur[i], c0, nc, cols, row_panel);
+          }
+        }
+        // The tile of activations (kTileBatch rows x nc chunks) stays in L1 across the rows.
+        for (size_t bt = 0; bt < nb; bt += kTileBatch) {
+          const size_t kb = std::min(kTileBatch, nb - bt);
+          const float* xt = io.x + ((c0 / kPanelChunks) * io.batch + b0 + bt) * kPanelCols;
+          for (size_t i = 0; i < nr; ++i) {
+            PanelTileN(kb, panel + i * kPanelChunks * kChunk, nc, xt, kPanelCols,
+                       acc + (i * kBatchGroup + bt) * kChunk);
+          }
+        }
+      }
+      const size_t y_row = io.rows * (io.y_f16 ? 2 : 4);
+      for (size_t i = 0; i < nr; ++i) {
+        for (size_t b = 0; b < nb; ++b) {
+          VF p[kVecs];
+          const float* a = acc + (i * kBatchGroup + b) * kChunk;
+          for (size_t j = 0; j < kVecs; ++j) p[j] = hn::Load(df, a + j * kLanes);
+          StoreResult(ReduceCanonical(p), io.y + (b0 + b) * y_row, r0 + i, io.y_f16);
+        }
+      }
+    }
+  }
+}
+
+// y = W·x over io's rows: the GEMV for one batch row, the panel product for more.
+template <class Decoder>
+HWY_INLINE void MatrixProduct(const Decoder& dec, size_t cols, const GemvOperands& io) {
+  if (io.batch == 1) return GemvRows(dec, cols, io);
+  GemmRows(dec, cols, io);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace wk
+HWY_AFTER_NAMESPACE();
+
+#endif  // WK_COMMON_MATMUL_INL_H_

@@ -1,0 +1,86 @@
+// Internal: wk_matrix, the one prepared-matrix type of the C ABI. Each format derives from it with
+// its plan and supplies three things — rows of the product, rows of the decompression, its
+// details — and the driver (matrix_api.cc) does the rest once for all: validation, activations
+// prepared once per call, the split into row tasks, threads, the floating-point environment.
+#ifndef WK_MATRIX_MATRIX_H_
+#define WK_MATRIX_MATRIX_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#include "common/status.h"
+#include "gemv/gemv_operands.h"
+
+namespace wk {
+struct QuantMatrixPlan;
+}  // namespace wk
+
+struct wk_matrix {
+  virtual ~wk_matrix() = default;
+
+  // Computes io's rows (io.row_begin..row_end) for all of io's batch rows.
+  virtual void Gemv(uint64_t target, const wk::GemvOperands& io) const = 0;
+
+  // Writes rows [row_begin, row_end) of the dense weights (info.weight_dtype) into out, which
+  // holds the whole [rows, cols] matrix. row_begin is a multiple of kDecompressRowAlign.
+  virtual void Decompress(uint64_t target, uint8_t* out, size_t row_begin, size_t row_end) const = 0;
+
+  // The plan wk_matrix_gemv_w8a8 runs on, for the matrices that info.w8a8 admits.
+  virtual const wk::QuantMatrixPlan* W8A8Plan() const { return nullptr; }
+
+  // Sets the fields every format has (nonzeros = rows * cols until a format says otherwise).
+  void SetInfo(int32_t format, size_t rows, size_t cols, int32_t weight_dtype,
+               int32_t value_dtype, uint64_t compressed_bytes) {
+    info.format = format;
+    info.weight_dtype = weight_dtype;
+    info.rows = static_cast<int64_t>(rows);
+    info.cols = static_cast<int64_t>(cols);
+    info.compressed_bytes = compressed_bytes;
+    info.value_dtype = value_dtype;
+    info.nonzeros = info.rows * info.cols;
+  }
+
+  wk_matrix_info info{};
+  // The borrowed operands (outputs may not overlap them), with the names errors give them.
+  struct Region {
+    const void* data = nullptr;
+    size_t bytes = 0;
+    const char* name = "";
+  };
+  Region regions[2];
+};
+
+namespace wk {
+
+// Rows of a decompression task start on multiples of 8, so that a task's first element starts on
+// a byte of every packed stream (sub-byte data, masks).
+constexpr size_t kDecompressRowAlign = 8;
+
+// Allocates a Matrix, lets `build(matrix)` validate the descriptor and fill the plan and info, and
+// hands the matrix out only on success.
+template <class Matrix, class Build>
+wk_status CreateMatrix(wk_matrix** out, wk_context* ctx, const Build& build) {
+  if (out == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
+  *out = nullptr;
+  Matrix* m = new (std::nothrow) Matrix();
+  if (m == nullptr) return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix: allocation failed");
+  wk_status status;
+  try {
+    // Preparing tables may be arithmetic (scales folded into LUTs): not under the caller's FTZ.
+    const DefaultFloatEnvironment env;
+    status = build(m);
+  } catch (const std::bad_alloc&) {
+    status = Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix tables: allocation failed");
+  }
+  if (status != WK_OK) {
+    delete m;
+    return status;
+  }
+  *out = m;
+  return WK_OK;
+}
+
+}  // namespace wk
+
+#endif  // WK_MATRIX_MATRIX_H_
