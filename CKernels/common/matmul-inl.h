@@ -233,13 +233,17 @@ HWY_INLINE void GemmRows(const Decoder& dec, size_t cols, const GemvOperands& io
           }
         }
         // The tile of activations (kTileBatch rows x nc chunks) stays in L1 across the rows.
-        for (size_t bt = 0; bt < nb; bt += kTileBatch) {
-          const size_t kb = std::min(kTileBatch, nb - bt);
+        // Tiles of near-equal size (32 = 6+6+5+5+5+5, not 6 x 5 + 2): a small tile costs
+        // almost a full one's loads per chunk.
+        const size_t tiles = (nb + kTileBatch - 1) / kTileBatch;
+        for (size_t t = 0, bt = 0; t < tiles; ++t) {
+          const size_t kb = nb / tiles + (t < nb % tiles ? 1 : 0);
           const float* xt = io.x + ((c0 / kPanelChunks) * io.batch + b0 + bt) * kPanelCols;
           for (size_t i = 0; i < nr; ++i) {
             PanelTileN(kb, panel + i * kPanelChunks * kChunk, nc, xt, kPanelCols,
                        acc + (i * kBatchGroup + bt) * kChunk);
           }
+          bt += kb;
         }
       }
       const size_t y_row = io.rows * (io.y_f16 ? 2 : 4);
