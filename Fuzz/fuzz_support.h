@@ -244,6 +244,26 @@ inline int64_t PickBatch(Input& in, bool large, int64_t cols, int64_t forward) {
   }
 }
 
+// The activations and output of a product: x and y dtypes, batch rows, and whether x is [cols]
+// rather than [1, cols]. Read in the order the seeds encode (forward stream), then the tail.
+struct ProductChoice {
+  int32_t x_type;
+  int32_t y_type;
+  int64_t batch;
+  bool rank1;
+};
+
+inline ProductChoice PickProduct(Input& in, bool large, int64_t cols, int64_t forward_batches) {
+  ProductChoice p;
+  const int64_t forward = 1 + in.Below(forward_batches);
+  p.x_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
+  p.y_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
+  const bool forward_rank1 = forward == 1 && in.Flip(2);
+  p.batch = PickBatch(in, large, cols, forward);
+  p.rank1 = forward_rank1 && p.batch == 1;
+  return p;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Threads
 

@@ -451,12 +451,11 @@ void FuzzMatrix(Input& in, bool large) {
   }
   const size_t weight_bytes = static_cast<size_t>(PackedBytes(scale_type, static_cast<uint64_t>(rows * cols)));
 
-  const int64_t forward_batch = 1 + in.Below(3);
-  const int32_t x_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
-  const int32_t y_type = in.Flip(2) ? WK_DTYPE_FP16 : WK_DTYPE_FP32;
-  const bool forward_rank1 = forward_batch == 1 && in.Flip(2);
-  const int64_t batch = PickBatch(in, large, cols, forward_batch);
-  const bool rank1 = forward_rank1 && batch == 1;
+  const ProductChoice product = PickProduct(in, large, cols, 3);
+  const int32_t x_type = product.x_type;
+  const int32_t y_type = product.y_type;
+  const int64_t batch = product.batch;
+  const bool rank1 = product.rank1;
   const int64_t x_shape[2] = {batch, cols};
   OwnedTensor x(in, x_type, rank1 ? 1 : 2, rank1 ? &cols : x_shape);
   Tame(in, x);

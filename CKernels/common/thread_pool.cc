@@ -124,13 +124,12 @@ size_t RequestedThreads(const wk_context* ctx) {
   return std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), WK_MAX_THREADS));
 }
 
-void RunTasks(const wk_context* ctx, size_t count, wk_task_fn task, void* data) {
+void RunTasks(const wk_context* ctx, size_t threads, size_t count, wk_task_fn task, void* data) {
   if (count == 0) return;
   if (ctx != nullptr && ctx->parallel_for != nullptr && count > 1) {
     ctx->parallel_for(ctx->parallel_for_pool, task, data, count);
     return;
   }
-  const size_t threads = RequestedThreads(ctx);
   if (threads <= 1 || count == 1) {
     for (size_t i = 0; i < count; ++i) task(data, i);
     return;

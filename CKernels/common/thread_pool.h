@@ -14,9 +14,10 @@ namespace wk {
 size_t RequestedThreads(const wk_context* ctx);
 
 // Runs task(data, i) for every i in [0, count) and returns when all have returned: inline when
-// one thread is requested or count is 1, else on ctx->parallel_for or the library's pool (the
-// calling thread takes tasks too). Tasks must not throw.
-void RunTasks(const wk_context* ctx, size_t count, wk_task_fn task, void* data);
+// count is 1 or, without ctx->parallel_for, threads (RequestedThreads(ctx)) is 1; else on
+// ctx->parallel_for or the library's pool (the calling thread takes tasks too). Tasks must not
+// throw.
+void RunTasks(const wk_context* ctx, size_t threads, size_t count, wk_task_fn task, void* data);
 
 }  // namespace wk
 

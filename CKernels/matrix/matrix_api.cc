@@ -23,8 +23,7 @@ namespace {
 // Rows per task: about four tasks per thread (cores of unequal speed, or shared with other work,
 // take more of them), whole multiples of 16 rows (every decoder's row block and the decompression
 // alignment), and at least ~64 K multiply-adds, below which a task costs more than it saves.
-size_t RowsPerTask(const wk_context* ctx, size_t rows, size_t work_per_row) {
-  const size_t threads = RequestedThreads(ctx);
+size_t RowsPerTask(const wk_context* ctx, size_t threads, size_t rows, size_t work_per_row) {
   if (threads <= 1 && (ctx == nullptr || ctx->parallel_for == nullptr)) return rows;
   const size_t tasks = 4 * threads;
   size_t block = (rows + tasks - 1) / tasks;
@@ -50,30 +49,31 @@ wk_status CheckDisjointFromOperands(const wk_matrix* m, const wk_buffer* out, co
   return WK_OK;
 }
 
-// fp32 activations for the kernels: the caller's own for one fp32 row, else a per-thread scratch
-// (reused across calls) with fp16 widened exactly, in the packed layout of GemvOperands, or as
-// plain rows for W8A8 (`rows`).
+// fp32 activations for the kernels: the caller's own fp32 rows where they serve as they are (one
+// row, or plain rows for W8A8: `rows`), else a per-thread scratch reused across calls, with fp16
+// widened exactly, in the packed layout of GemvOperands or as plain rows.
 const float* PrepareActivations(uint64_t target, const GemvRequest& req, size_t cols, bool rows,
                                 bool* packed) {
   *packed = false;
-  if (req.batch == 1 && !req.x_f16) return reinterpret_cast<const float*>(req.x);
+  const float* x32 = reinterpret_cast<const float*>(req.x);
+  if (!req.x_f16 && (rows || req.batch == 1)) return x32;
   thread_local std::vector<float> scratch;
   const size_t blocks = (cols + kPanelCols - 1) / kPanelCols;
-  if (scratch.size() < req.batch * blocks * kPanelCols) {
-    scratch.resize(req.batch * blocks * kPanelCols);  // may throw
+  const size_t size = rows ? req.batch * cols : req.batch * blocks * kPanelCols;
+  if (scratch.size() < size) scratch.resize(size);  // may throw
+  if (rows) {
+    RunWidenF16(target, reinterpret_cast<const uint16_t*>(req.x), req.batch * cols, scratch.data());
+    return scratch.data();
   }
-  thread_local std::vector<float> row;
-  if (row.size() < cols) row.resize(cols);
+  thread_local std::vector<float> widened;  // one fp16 row at a time
+  if (req.x_f16 && widened.size() < cols) widened.resize(cols);
   for (size_t b = 0; b < req.batch; ++b) {
-    const float* src = reinterpret_cast<const float*>(req.x) + b * cols;
-    float* dst = rows ? scratch.data() + b * cols : row.data();
+    const float* src = x32 + b * cols;
     if (req.x_f16) {
-      RunWidenF16(target, reinterpret_cast<const uint16_t*>(req.x) + b * cols, cols, dst);
-      src = dst;
-    } else if (rows) {
-      std::memcpy(dst, src, 4 * cols);
+      RunWidenF16(target, reinterpret_cast<const uint16_t*>(req.x) + b * cols, cols,
+                  widened.data());
+      src = widened.data();
     }
-    if (rows) continue;
     for (size_t k = 0; k < blocks; ++k) {
       float* block = scratch.data() + (k * req.batch + b) * kPanelCols;
       const size_t n = std::min(kPanelCols, cols - k * kPanelCols);
@@ -81,7 +81,7 @@ const float* PrepareActivations(uint64_t target, const GemvRequest& req, size_t 
       std::fill(block + n, block + kPanelCols, 0.0f);
     }
   }
-  *packed = !rows;
+  *packed = true;
   return scratch.data();
 }
 
@@ -111,15 +111,11 @@ wk_status Gemv(const wk_matrix* m, const wk_tensor* x, const wk_buffer* y, int32
   uint64_t target = 0;
   WK_TRY(ResolveTarget(ctx, &target));
   WK_TRY(CheckMatrix(m, ctx));
-  const QuantMatrixPlan* quant = nullptr;
-  if (w8a8) {
-    quant = m->W8A8Plan();
-    if (quant == nullptr || !m->info.w8a8) {
-      return Fail(ctx, WK_ERROR_UNSUPPORTED,
-                  "matrix: w8a8 needs a quantized matrix with int8 data without offset, one "
-                  "scale per row (or per tensor) and at most %llu columns",
-                  static_cast<unsigned long long>(kW8A8MaxCols));
-    }
+  if (w8a8 && (m->W8A8Plan() == nullptr || !m->info.w8a8)) {
+    return Fail(ctx, WK_ERROR_UNSUPPORTED,
+                "matrix: w8a8 needs a quantized matrix with int8 data without offset, one "
+                "scale per row (or per tensor) and at most %llu columns",
+                static_cast<unsigned long long>(kW8A8MaxCols));
   }
   const size_t rows = static_cast<size_t>(m->info.rows);
   const size_t cols = static_cast<size_t>(m->info.cols);
@@ -135,11 +131,12 @@ wk_status Gemv(const wk_matrix* m, const wk_tensor* x, const wk_buffer* y, int32
       job.io = GemvOperands{x32, packed, req.batch, req.y, req.y_f16, rows, 0, rows};
       W8A8Activations quantized;
       if (w8a8) {
-        QuantizeW8A8Activations(x32, cols, cols, req.batch, &quantized);
+        QuantizeW8A8Activations(x32, cols, req.batch, &quantized);
         job.w8a8 = &quantized;
       }
-      job.block = RowsPerTask(ctx, rows, cols * req.batch);
-      RunTasks(ctx, TaskCount(rows, job.block), RunGemvTask, &job);
+      const size_t threads = RequestedThreads(ctx);
+      job.block = RowsPerTask(ctx, threads, rows, cols * req.batch);
+      RunTasks(ctx, threads, TaskCount(rows, job.block), RunGemvTask, &job);
     } catch (const std::bad_alloc&) {
       return Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "x: activation scratch allocation failed");
     }
@@ -185,9 +182,10 @@ wk_status wk_matrix_decompress(const wk_matrix* matrix, const wk_buffer* out, wk
   WK_TRY(CheckOutput(out, PackedBytes(info.weight_dtype, count), "output", ctx));
   WK_TRY(CheckDisjointFromOperands(matrix, out, "output", ctx));
   const size_t rows = static_cast<size_t>(info.rows);
+  const size_t threads = RequestedThreads(ctx);
   DecompressJob job{matrix, target, static_cast<uint8_t*>(out->data), rows,
-                    RowsPerTask(ctx, rows, static_cast<size_t>(info.cols))};
-  RunTasks(ctx, TaskCount(rows, job.block), RunDecompressTask, &job);
+                    RowsPerTask(ctx, threads, rows, static_cast<size_t>(info.cols))};
+  RunTasks(ctx, threads, TaskCount(rows, job.block), RunDecompressTask, &job);
   if (ctx != nullptr) ctx->used_target = target;
   return WK_OK;
 }

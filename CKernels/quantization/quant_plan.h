@@ -48,10 +48,9 @@ struct W8A8Activations {
   const uint8_t* finite;
 };
 
-// Quantizes `batch` fp32 rows of `cols` (row b at x + b * x_stride) into per-thread scratch that
+// Quantizes `batch` fp32 rows of `cols` (row b at x + b * cols) into per-thread scratch that
 // stays valid until the calling thread's next call. May throw std::bad_alloc.
-void QuantizeW8A8Activations(const float* x, size_t x_stride, size_t cols, size_t batch,
-                             W8A8Activations* out);
+void QuantizeW8A8Activations(const float* x, size_t cols, size_t batch, W8A8Activations* out);
 
 // W8A8 over io's rows: integer dot products, rescaled in fp32 (docs/ARITHMETIC.md §3).
 // Requires plan.w8a8_eligible and cols <= kW8A8MaxCols.

@@ -144,8 +144,7 @@ void RunQuantMatrixGemvW8A8(uint64_t target, const QuantMatrixPlan& plan, const 
   KernelFor(HWY_DISPATCH_TABLE(QuantMatrixGemvW8A8), target)(plan, a, io);
 }
 
-void QuantizeW8A8Activations(const float* x, size_t x_stride, size_t cols, size_t batch,
-                             W8A8Activations* out) {
+void QuantizeW8A8Activations(const float* x, size_t cols, size_t batch, W8A8Activations* out) {
   // Room for the portable path's whole-vector loads past cols (at most 64 int16 lanes).
   const size_t stride = (cols + 64 + 63) / 64 * 64;
   thread_local std::vector<int16_t> xq;
@@ -161,7 +160,7 @@ void QuantizeW8A8Activations(const float* x, size_t x_stride, size_t cols, size_
     finite.resize(batch);
   }
   for (size_t b = 0; b < batch; ++b) {
-    const float* xb = x + b * x_stride;
+    const float* xb = x + b * cols;
     int16_t* q16 = xq.data() + b * stride;
     uint8_t* q8 = xu.data() + b * stride;
     float amax = 0.0f;
