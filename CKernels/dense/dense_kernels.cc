@@ -56,7 +56,7 @@ struct DenseDecoder {
 
   // One row's stream runs ahead of the hardware prefetcher once several rows interleave.
   HWY_INLINE void Prefetch(size_t r, size_t c) const {
-    hwy::Prefetch(w + r * cols + c * kChunk + 1024 / sizeof(T));
+    hwy::Prefetch(w + r * cols + c * kChunk + 512 / sizeof(T));
   }
 
  private:
