@@ -1,6 +1,7 @@
 // C ABI for linear quantization beyond wk_blockwise_shift_scale: constexpr_affine_dequantize
 // (iOS16, FORMATS.md §5), constexpr_sparse_blockwise_shift_scale (§7.5), and prepared quantized
 // matrices for the fused dequantize-GEMV.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -121,6 +122,8 @@ void BuildQuantScaleGrid(BssSpec* owned, size_t rows, size_t cols, QuantScaleGri
       grid->offset[i] = ValueOf(spec.offset_dtype, ReadRawElement(spec.offset, spec.offset_dtype, i));
     }
   }
+  grid->zero_offset = std::all_of(grid->offset.begin(), grid->offset.end(),
+                                  [](float o) { return o == 0.0f; });
   const size_t block = static_cast<size_t>(spec.block[1]);
   const size_t chunks = (cols + 15) / 16;
   grid->chunk_uniform = sc == 1 || block % 16 == 0;

@@ -71,22 +71,50 @@ WK_DECODE_INLINE hn::Vec<hn::Full128<T>> UnpackNibbles(uint64_t bits) {
   return hn::BitCast(hn::Full128<T>(), v);
 }
 
-// The 16 weights of chunk c of row r from their integers q. kGeneral: per-lane scale blocks or a
-// float offset rounded to fp16 first (layouts coremltools does not emit) are possible; otherwise
-// the grid has one scale and integer offset per chunk. round_f16 is the grid's (a constant
-// where the caller knows it).
-template <bool kGeneral, typename T>
-WK_DECODE_INLINE void DequantizeChunk(const QuantScaleGrid& grid, bool round_f16, size_t r, size_t c,
-                                hn::Vec<hn::Full128<T>> q, VF* w) {
+// Where a chunk's scale and offset come from. kGeneral: per-lane blocks, or a float offset
+// rounded to fp16 first (layouts coremltools does not emit). kChunk: one block per 16-column
+// chunk. kRow: one scale per row and no offset (coremltools' per-channel symmetric default), so
+// the scale is loop-invariant and the subtraction goes.
+enum class ScaleLayout { kGeneral, kChunk, kRow };
+
+template <ScaleLayout kLayout>
+HWY_INLINE bool LayoutFits(const QuantScaleGrid& grid) {
+  switch (kLayout) {
+    case ScaleLayout::kGeneral: return true;
+    case ScaleLayout::kChunk: return grid.chunk_uniform && !grid.round_difference;
+    case ScaleLayout::kRow: return grid.scale_cols == 1 && grid.zero_offset;
+  }
+  return false;
+}
+
+// 16 integers of T at p, widened straight from memory (one load-and-extend per vector, no
+// shuffle to split a 16-byte load).
+template <typename T>
+WK_DECODE_INLINE void LoadChunkInts(const T* p, VI* out) {
+  const hn::Rebind<T, DI> dn;
+  for (size_t j = 0; j < kVecs; ++j) {
+    if constexpr (std::is_signed_v<T>) {
+      out[j] = hn::PromoteTo(DI(), hn::LoadU(dn, p + j * kLanes));
+    } else {
+      out[j] = hn::BitCast(DI(), hn::PromoteTo(DU(), hn::LoadU(dn, p + j * kLanes)));
+    }
+  }
+}
+
+// The 16 weights of chunk c of row r from their integers qi (grid fits kLayout). round_f16 is
+// the grid's (a constant where the caller knows it).
+template <ScaleLayout kLayout>
+WK_DECODE_INLINE void DequantizeChunk(const QuantScaleGrid& grid, bool round_f16, size_t r,
+                                      size_t c, const VI* qi, VF* w) {
   const DF df;
-  VI qi[kVecs];
-  WidenChunkInts<T>(q, qi);
   const size_t row = r / grid.rows_per_block * grid.scale_cols;
   const float* scale = grid.scale.data() + row;
   const float* offset = grid.offset.data() + row;
   VF s[kVecs];
   VF o[kVecs];
-  if (!kGeneral || grid.chunk_uniform) {
+  if (kLayout == ScaleLayout::kRow) {
+    for (size_t j = 0; j < kVecs; ++j) s[j] = hn::Set(df, scale[0]);
+  } else if (kLayout == ScaleLayout::kChunk || grid.chunk_uniform) {
     const size_t b = grid.chunk_block[c];
     for (size_t j = 0; j < kVecs; ++j) {
       s[j] = hn::Set(df, scale[b]);
@@ -100,9 +128,10 @@ WK_DECODE_INLINE void DequantizeChunk(const QuantScaleGrid& grid, bool round_f16
     }
   }
   for (size_t j = 0; j < kVecs; ++j) {
-    // Exact: |q| <= 255, and an integer offset leaves |y| <= 510.
-    VF y = hn::Sub(hn::ConvertTo(df, qi[j]), o[j]);
-    if (kGeneral && grid.round_difference) y = RoundThroughF16(y);
+    // Exact: |q| <= 255, and an integer offset leaves |y| <= 510; y - (+-0) is y.
+    VF y = hn::ConvertTo(df, qi[j]);
+    if (kLayout != ScaleLayout::kRow) y = hn::Sub(y, o[j]);
+    if (kLayout == ScaleLayout::kGeneral && grid.round_difference) y = RoundThroughF16(y);
     const VF p = hn::Mul(s[j], y);
     w[j] = round_f16 ? RoundThroughF16(p) : p;
   }
@@ -116,14 +145,14 @@ struct QuantDataType {
   using T = std::conditional_t<kSigned, int8_t, uint8_t>;
 };
 
-template <int32_t kDType, bool kF16, bool kGeneral>
+template <int32_t kDType, bool kF16, ScaleLayout kLayout>
 struct QuantMatrixDecoder {
   static constexpr bool kNibbles = QuantDataType<kDType>::kNibbles;
   using T = typename QuantDataType<kDType>::T;
   using D16 = hn::Full128<T>;
 
   static constexpr size_t kStepChunks = 1;
-  static constexpr bool kMultiRow = !kGeneral;
+  static constexpr bool kMultiRow = kLayout != ScaleLayout::kGeneral;
   // Scale and offset vectors per row: more rows would spill the accumulators.
   static constexpr size_t kBlockRows = kVecs >= 4 ? 2 : kLatencyBlockRows / 2;
 
@@ -148,18 +177,18 @@ struct QuantMatrixDecoder {
   template <bool kSafe>
   HWY_INLINE void Decode(size_t r, size_t c, VF* w) const {
     const uint64_t element = uint64_t{r} * plan.cols + c * kChunk;
-    hn::Vec<D16> q;
+    VI qi[kVecs];
     if constexpr (kNibbles) {
       // 16 nibbles: 8 bytes, or 9 when the chunk starts mid-byte (all inside the chunk).
       const uint8_t* p = plan.data + element / 2;
       uint64_t bits;
       std::memcpy(&bits, p, 8);
       if (element & 1) bits = (bits >> 4) | (static_cast<uint64_t>(p[8]) << 60);
-      q = UnpackNibbles<T>(bits);
+      WidenChunkInts<T>(UnpackNibbles<T>(bits), qi);
     } else {
-      q = hn::LoadU(D16(), reinterpret_cast<const T*>(plan.data + element));
+      LoadChunkInts(reinterpret_cast<const T*>(plan.data + element), qi);
     }
-    DequantizeChunk<kGeneral, T>(plan.grid, kF16, r, c, q, w);
+    DequantizeChunk<kLayout>(plan.grid, kF16, r, c, qi, w);
   }
 
   HWY_INLINE void DecodeTail(size_t r, size_t c, VF* w) const {
@@ -170,25 +199,30 @@ struct QuantMatrixDecoder {
       const uint32_t raw = ReadRawElement(plan.data, plan.data_dtype, element + i);
       t[i] = static_cast<T>(raw);
     }
-    DequantizeChunk<kGeneral, T>(plan.grid, kF16, r, c, hn::Load(D16(), t), w);
+    VI qi[kVecs];
+    LoadChunkInts(t, qi);
+    DequantizeChunk<kLayout>(plan.grid, kF16, r, c, qi, w);
   }
 };
 
-template <int32_t kDType, bool kGeneral>
+template <int32_t kDType, ScaleLayout kLayout>
 HWY_INLINE void GemvFor(const QuantMatrixPlan& plan, const GemvOperands& io) {
   if (plan.grid.round_f16) {
-    const QuantMatrixDecoder<kDType, true, kGeneral> dec{plan};
+    const QuantMatrixDecoder<kDType, true, kLayout> dec{plan};
     MatrixProduct(dec, plan.cols, io);
   } else {
-    const QuantMatrixDecoder<kDType, false, kGeneral> dec{plan};
+    const QuantMatrixDecoder<kDType, false, kLayout> dec{plan};
     MatrixProduct(dec, plan.cols, io);
   }
 }
 
 template <int32_t kDType>
 HWY_INLINE void GemvFor(const QuantMatrixPlan& plan, const GemvOperands& io) {
-  if (plan.grid.chunk_uniform && !plan.grid.round_difference) return GemvFor<kDType, false>(plan, io);
-  GemvFor<kDType, true>(plan, io);
+  if (LayoutFits<ScaleLayout::kRow>(plan.grid)) return GemvFor<kDType, ScaleLayout::kRow>(plan, io);
+  if (LayoutFits<ScaleLayout::kChunk>(plan.grid)) {
+    return GemvFor<kDType, ScaleLayout::kChunk>(plan, io);
+  }
+  GemvFor<kDType, ScaleLayout::kGeneral>(plan, io);
 }
 
 }  // namespace HWY_NAMESPACE

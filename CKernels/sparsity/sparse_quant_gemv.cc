@@ -9,6 +9,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include <cstring>
+#include <type_traits>
 
 #include "common/simd-inl.h"
 #include "hwy/highway.h"
@@ -22,11 +23,10 @@ HWY_BEFORE_NAMESPACE();
 namespace wk {
 namespace HWY_NAMESPACE {
 
-// kGeneral: per-lane scale blocks or a float offset rounded to fp16 first (layouts coremltools
-// does not emit), decoded one row at a time.
-template <int32_t kDType, bool kF16, bool kGeneral>
-struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, kGeneral>> {
-  static constexpr bool kMultiRow = !kGeneral;
+// The general scale layout is decoded one row at a time.
+template <int32_t kDType, bool kF16, ScaleLayout kLayout>
+struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, kLayout>> {
+  static constexpr bool kMultiRow = kLayout != ScaleLayout::kGeneral;
   static constexpr bool kNibbles = QuantDataType<kDType>::kNibbles;
   using T = typename QuantDataType<kDType>::T;
   using D16 = hn::Full128<T>;
@@ -53,7 +53,9 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
   HWY_INLINE void Expand(Cursor& cur, size_t c, uint32_t bits, VF* w) const {
     const hn::Vec<D16> q = ExpandChunkBytes<T>(LoadValues<kSafe>(cur.nz), bits);
     cur.nz += hwy::PopCount(bits);
-    DequantizeChunk<kGeneral, T>(plan.quant, kF16, cur.row, c, q, w);
+    VI qi[kVecs];
+    WidenChunkInts<T>(q, qi);
+    DequantizeChunk<kLayout>(plan.quant, kF16, cur.row, c, qi, w);
     ZeroUnmasked(bits, w);
   }
 
@@ -81,13 +83,18 @@ void GemvFor(const SparseMatrixPlan& plan, const GemvOperands& io) {
     MatrixProduct(dec, plan.cols, io);
   };
   const QuantScaleGrid& grid = plan.quant;
-  const bool general = !grid.chunk_uniform || grid.round_difference;
-  if (grid.round_f16) {
-    if (general) return run(SparseQuantDecoder<kDType, true, true>(plan));
-    return run(SparseQuantDecoder<kDType, true, false>(plan));
+  const auto layout = [&](auto kLayoutTag) {
+    constexpr ScaleLayout kLayout = decltype(kLayoutTag)::value;
+    if (grid.round_f16) return run(SparseQuantDecoder<kDType, true, kLayout>(plan));
+    run(SparseQuantDecoder<kDType, false, kLayout>(plan));
+  };
+  if (LayoutFits<ScaleLayout::kRow>(grid)) {
+    return layout(std::integral_constant<ScaleLayout, ScaleLayout::kRow>());
   }
-  if (general) return run(SparseQuantDecoder<kDType, false, true>(plan));
-  run(SparseQuantDecoder<kDType, false, false>(plan));
+  if (LayoutFits<ScaleLayout::kChunk>(grid)) {
+    return layout(std::integral_constant<ScaleLayout, ScaleLayout::kChunk>());
+  }
+  layout(std::integral_constant<ScaleLayout, ScaleLayout::kGeneral>());
 }
 
 void SparseQuantMatrixGemv(const SparseMatrixPlan& plan, const GemvOperands& io) {
