@@ -31,7 +31,7 @@ LIB_CXXFLAGS := -std=c++17 -O2 -fPIC -fvisibility=hidden -fvisibility-inlines-hi
   -DHWY_SHARED_DEFINE -DHWY_WANT_AVX3_DL -ICKernels -ICKernels/include
 LIB_OBJECTS := $(patsubst CKernels/%.cc,$(LIB_DIR)/obj/%.o,$(KERNEL_SOURCES))
 
-.PHONY: lib install uninstall examples downstream pkg-config-dep clean-lib
+.PHONY: lib install uninstall examples downstream pkg-config-dep clean-lib clean-downstream
 
 lib: deps $(LIB_DIR)/$(WK_SHARED) $(LIB_DIR)/libweightkernels.a
 
@@ -92,6 +92,8 @@ downstream: deps
 	$(SWIFT) build --package-path examples/swift
 	examples/swift/.build/debug/wk-downstream
 
-clean: clean-lib
+clean: clean-lib clean-downstream
 clean-lib:
-	rm -rf $(LIB_DIR) examples/swift/.build
+	rm -rf $(LIB_DIR)
+clean-downstream:
+	rm -rf examples/swift/.build
