@@ -6,8 +6,13 @@ struct CheckFailed: Error, CustomStringConvertible {
   let description: String
 }
 
+/// A failed check ends the program with an error raised at top level: a non-zero exit status
+/// (there is no `exit` without Glibc or Foundation).
 func check(_ ok: Bool, _ what: String) throws {
-  guard ok else { throw CheckFailed(description: what) }
+  guard ok else {
+    print("FAILED: \(what)")
+    throw CheckFailed(description: what)
+  }
   print("ok: \(what)")
 }
 
