@@ -28,7 +28,10 @@ let package = Package(
     .target(
       name: "WeightKernels",
       dependencies: ["CKernels"],
-      path: "Sources/WeightKernels"),
+      path: "Sources/WeightKernels",
+      // The encoders round through libm (roundf, floor, ...). Foundation links it for the
+      // package's own targets; a user importing only WeightKernels must get it from here.
+      linkerSettings: [.linkedLibrary("m")]),
 
     /// Plain scalar Swift reference: the executable specification every kernel must match bit for bit.
     .target(
@@ -62,7 +65,8 @@ let package = Package(
         .define("HWY_SHARED_DEFINE"),
         .define("HWY_WANT_AVX3_DL"),
       ] + optimizedDebugCXX,
-      linkerSettings: [.linkedLibrary("hwy"), .linkedLibrary("stdc++")]),
+      // libm: the kernels call fmaf and nearbyintf (exact FMA and rounding on every target).
+      linkerSettings: [.linkedLibrary("hwy"), .linkedLibrary("stdc++"), .linkedLibrary("m")]),
 
     /// Reader for coremltools vector manifests; runs their op chains on the library or the reference.
     .target(

@@ -36,6 +36,13 @@
 extern "C" {
 #endif
 
+/* The shared library is compiled with -fvisibility=hidden: the declarations of this header are
+ * what it exports (a linker version script then keeps everything else, e.g. the C++ runtime's
+ * template instances, local too). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 /** Version of this header and of the ABI; before 1.0 a minor version may change the ABI. */
 #define WK_VERSION_MAJOR 0
 #define WK_VERSION_MINOR 2
@@ -482,6 +489,10 @@ wk_status wk_matrix_gemv(const wk_matrix* matrix, const wk_tensor* x, const wk_b
  */
 wk_status wk_matrix_gemv_w8a8(const wk_matrix* matrix, const wk_tensor* x, const wk_buffer* y,
                               int32_t y_dtype, wk_context* ctx);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }  /* extern "C" */
