@@ -86,3 +86,5 @@ fuzz: fuzz-build
 
 clean:
 	rm -rf .build $(FUZZ_DIR)
+
+include mk/arm.mk

@@ -13,6 +13,13 @@
 #define HWY_WANT_AVX3_DL
 #endif
 
+// Also compile EMU128 where the baseline is a SIMD target (NEON on aarch64): it is the portable
+// fallback every target is checked against (wk_compiled_targets lists it last). No change on x86,
+// whose baseline (SSE2) is not a Highway target.
+#ifndef HWY_COMPILE_ALL_ATTAINABLE
+#define HWY_COMPILE_ALL_ATTAINABLE
+#endif
+
 // Kernels keep fixed-size arrays of vectors, which sizeless SVE/RVV vector types cannot form.
 // Arm CPUs with SVE also run NEON, which stays enabled.
 #ifndef HWY_DISABLED_TARGETS
