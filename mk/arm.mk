@@ -5,8 +5,9 @@
 ARM_DIR := .build-arm
 ARM_CXX ?= aarch64-linux-gnu-g++
 QEMU_AARCH64 ?= qemu-aarch64
-# Generated cases per fuzz target and qemu run (seeds ARM_SEED, ARM_SEED + 1, ...).
-ARM_CASES ?= 400
+# Generated inputs per fuzz target and qemu run; run n uses seeds ARM_SEED + n * ARM_CASES onwards,
+# so every run checks different inputs.
+ARM_CASES ?= 500
 ARM_SEED ?= 1
 # gcc with default flags: Highway compiles every Arm target it can dispatch to at run time.
 ARM_CXXFLAGS := -O2 -std=c++17 -DHWY_SHARED_DEFINE -ICKernels -ICKernels/include
@@ -59,11 +60,11 @@ ARM_RUNS := cortex-a72:NEON a64fx:SVE a64fx,sve-default-vector-length=32:SVE_256
   max:SVE2 max,sve-default-vector-length=256:SVE2 max,sve-default-vector-length=16:SVE2_128
 
 test-arm: arm-build
-	@set -e; for run in $(ARM_RUNS); do \
-	  cpu=$${run%:*}; want=$${run##*:}; \
+	@set -e; n=0; for run in $(ARM_RUNS); do \
+	  cpu=$${run%:*}; want=$${run##*:}; seed=$$(( $(ARM_SEED) + n * $(ARM_CASES) )); n=$$((n + 1)); \
 	  echo "== qemu-aarch64 -cpu $$cpu (expect $$want)"; \
 	  start=$$(date +%s); \
 	  $(QEMU_AARCH64) -cpu $$cpu $(ARM_DIR)/cdriver --vectors $(VECTORS_DIR) --seeds Fuzz/seeds \
-	    --cases $(ARM_CASES) --seed $(ARM_SEED) --expect-cpu $$want --expect-target NEON; \
+	    --cases $(ARM_CASES) --seed $$seed --expect-cpu $$want --expect-target NEON; \
 	  echo "   $$(( $$(date +%s) - start )) s"; \
 	done

@@ -170,6 +170,7 @@ int main(int argc, char** argv) {
       ++part.passed;
       ++g_tally.passed;
     }
+    if (part.passed == 0) continue;
     const std::string name = std::string("fuzz ") + f.name + " (seed files + generated)";
     Report(name.c_str(), part);
     total.passed += part.passed;
