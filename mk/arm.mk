@@ -17,7 +17,7 @@ DRIVER_HEADERS := Tests/CDriver/driver.h Fuzz/fuzz_support.h
 FUZZ_SOURCES := $(addprefix Fuzz/,$(addsuffix _fuzz.cc,$(FUZZ_TARGETS)))
 VECTORS_DIR := Tests/WeightKernelsTests/Fixtures/coremltools
 
-.PHONY: deps-arm arm-build test-arm driver-native
+.PHONY: deps-arm arm-build test-arm clean-arm
 
 # The cross toolchain, qemu-user, Highway for arm64 (same version as the amd64 package: both
 # share /usr/include/hwy) and nlohmann-json for the vector manifest. Installs only what is missing.
@@ -68,3 +68,8 @@ test-arm: arm-build
 	    --cases $(ARM_CASES) --seed $$seed --expect-cpu $$want --expect-target NEON; \
 	  echo "   $$(( $$(date +%s) - start )) s"; \
 	done
+
+clean-arm:
+	rm -rf $(ARM_DIR)
+
+clean: clean-arm
