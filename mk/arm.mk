@@ -17,7 +17,7 @@ DRIVER_HEADERS := Tests/CDriver/driver.h Fuzz/fuzz_support.h
 FUZZ_SOURCES := $(addprefix Fuzz/,$(addsuffix _fuzz.cc,$(FUZZ_TARGETS)))
 VECTORS_DIR := Tests/WeightKernelsTests/Fixtures/coremltools
 
-.PHONY: deps-arm arm-build test-arm clean-arm
+.PHONY: deps-arm arm-build test-arm clean-arm driver-native
 
 # The cross toolchain, qemu-user, Highway for arm64 (same version as the amd64 package: both
 # share /usr/include/hwy) and nlohmann-json for the vector manifest. Installs only what is missing.
@@ -69,7 +69,15 @@ test-arm: arm-build
 	  echo "   $$(( $$(date +%s) - start )) s"; \
 	done
 
+# The same driver built and run natively with the host's g++ (every x86 target this CPU runs, against
+# EMU128): a quick way to debug the driver itself. Not part of make test, whose Swift suites
+# cover the x86 targets.
+NATIVE_DIR := .build-cdriver
+driver-native: deps-arm
+	$(MAKE) -j$(NPROC) ARM_DIR=$(NATIVE_DIR) ARM_CXX=g++ $(NATIVE_DIR)/cdriver
+	$(NATIVE_DIR)/cdriver --vectors $(VECTORS_DIR) --seeds Fuzz/seeds --cases $(ARM_CASES) --seed $(ARM_SEED)
+
 clean-arm:
-	rm -rf $(ARM_DIR)
+	rm -rf $(ARM_DIR) $(NATIVE_DIR)
 
 clean: clean-arm
