@@ -34,7 +34,7 @@ bench: deps
 
 # Every test: the Swift suites (XCTest and Swift Testing, every SIMD target the CPU supports),
 # the coremltools vectors through kernel-bench verify, then every fuzz target for a short run.
-test: deps swift-test verify downstream examples
+test: deps swift-test verify downstream examples test-arm
 	$(MAKE) -j$(NPROC) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 swift-test:
@@ -88,3 +88,4 @@ clean:
 	rm -rf .build $(FUZZ_DIR)
 
 include mk/install.mk
+include mk/arm.mk

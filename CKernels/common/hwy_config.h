@@ -13,6 +13,20 @@
 #define HWY_WANT_AVX3_DL
 #endif
 
+// Also compile EMU128 where the baseline is a SIMD target (NEON on aarch64): it is the portable
+// fallback every target is checked against (wk_compiled_targets lists it last). No change on x86,
+// whose baseline (SSE2) is not a Highway target.
+#ifndef HWY_COMPILE_ALL_ATTAINABLE
+#define HWY_COMPILE_ALL_ATTAINABLE
+#endif
+
+// Highway 1.0.3 replaces EMU128 by the one-lane SCALAR target under GCC before 12.3 (Debian 12
+// has 12.2); the kernels need 128-bit vectors. make test-arm checks EMU128 built by GCC 12.2
+// against the coremltools vectors and NEON, bit for bit.
+#ifndef HWY_BROKEN_EMU128
+#define HWY_BROKEN_EMU128 0
+#endif
+
 // Kernels keep fixed-size arrays of vectors, which sizeless SVE/RVV vector types cannot form.
 // Arm CPUs with SVE also run NEON, which stays enabled.
 #ifndef HWY_DISABLED_TARGETS

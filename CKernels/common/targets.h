@@ -12,6 +12,10 @@
 
 namespace wk {
 
+// With a single compiled target Highway makes one-entry HWY_EXPORT tables, which DispatchIndex
+// would overrun; hwy_config.h keeps EMU128 compiled beside the baseline for that reason.
+static_assert((HWY_TARGETS & (HWY_TARGETS - 1)) != 0, "KernelFor needs two or more compiled targets");
+
 // Slot of `target` (a single compiled target bit) in a table made by HWY_EXPORT.
 inline size_t DispatchIndex(uint64_t target) {
   if (target == HWY_EMU128 || target == HWY_SCALAR) return HWY_MAX_DYNAMIC_TARGETS + 1;
