@@ -497,10 +497,11 @@ wk_status wk_matrix_gemv_w8a8(const wk_matrix* matrix, const wk_tensor* x, const
  * `const` op, or the end of a chain of constexpr ops (iOS16 and iOS18 forms, FORMATS.md §3-§7,
  * every chain of §7.6 in either order, operands inline or bound by name), consumed by a
  * non-constexpr op (linear, matmul, conv...). Weights are listed in the order of their first
- * consumer. Every blob operand is checked when the model is opened: metadata offset, sentinel,
+ * consumer, a consumer's parameters by name. Every blob operand is checked when the model is opened: metadata offset, sentinel,
  * dtype code, size, data offset and bounds against the operand's tensor type in the program.
- * The operands of each chain are checked against the op's rules (by shape inference of the
- * library's decompression ops) at open time too, so a model that opens decompresses.
+ * Each op's output type is inferred from its operands' types and must match the program's
+ * declaration, which bounds every weight's size by the input's; the ops' remaining rules (mask
+ * counts, LUT and scale grids...) are checked when a weight is decompressed or made a matrix.
  *
  * Errors: WK_ERROR_IO when a file cannot be opened, read or mapped; WK_ERROR_INVALID_MODEL for a
  * malformed manifest, program or blob, a dangling or cyclic name binding, an unknown op or
@@ -509,8 +510,10 @@ wk_status wk_matrix_gemv_w8a8(const wk_matrix* matrix, const wk_tensor* x, const
  * valid inputs this version does not read (e.g. a bf16 weight). Every count and allocation is
  * bounded by the input's size; hostile input never reads out of bounds, recurses without bound or
  * hangs.
- * Complexity: open is O(program bytes + blob metadata + operand shape checks); no weight data is
- * read except masks (to count non-zeros) and small operands.
+ * Complexity: open is O(program bytes + blob metadata); of the weight data it reads only the
+ * iOS16 shape operands and, for a sparse chain whose two ops each hold a mask, both masks (to
+ * decide whether one fused matrix covers them). Decompression errors of hostile operands are
+ * WK_ERROR_INVALID_MODEL naming the weight and op.
  * Thread-safety: a model is immutable once opened; every function below may be called
  * concurrently on one model. wk_model_close must not run concurrently with other calls on it.
  * ------------------------------------------------------------------------------------------- */
