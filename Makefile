@@ -61,7 +61,7 @@ verify:
 # ---------------------------------------------------------------------------------------------
 # Fuzzing: libFuzzer + ASan + UBSan over the C ABI, every kernel source compiled in directly.
 
-FUZZ_TARGETS := palettization sparsity quantization
+FUZZ_TARGETS := palettization sparsity quantization model
 FUZZ_DIR := .build-fuzz
 KERNEL_SOURCES := $(shell find CKernels -name '*.cc' | sort)
 KERNEL_HEADERS := $(shell find CKernels -name '*.h')

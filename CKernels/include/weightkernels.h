@@ -559,7 +559,9 @@ typedef struct wk_model_weight_info {
    *  "constexpr_blockwise_shift_scale->constexpr_lut_to_dense". */
   const char* op_chain;
   /** Human-readable scheme: "dense", "lut n=4 per-tensor", "lut n=4 group 16 axis 0",
-   *  "lut n=2 vector 2 axis 0", "int8 per-channel", "int4 block 16", "sparse 50.0% + lut n=4"... */
+   *  "lut n=2 per-tensor vector 2 axis 0", "lut n=3 per-channel axis 1 + scale",
+   *  "int8 per-channel", "int4 block 16 axis 1 per-channel", "uint8 per-channel axis 0 affine",
+   *  "sparse 50.0% + lut n=4 per-tensor", "sparse 50.0% + int8 per-channel"... */
   const char* scheme;
   /** wk_dtype of the dense weight (WK_DTYPE_FP16 or WK_DTYPE_FP32). */
   int32_t dtype;

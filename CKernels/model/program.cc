@@ -874,7 +874,8 @@ class Reader {
       // Parameters by name: the order does not depend on how a writer orders the map.
       std::vector<const std::pair<std::string, std::vector<Binding>>*> inputs;
       for (const auto& in : op.inputs) inputs.push_back(&in);
-      std::sort(inputs.begin(), inputs.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+      std::sort(inputs.begin(), inputs.end(),
+                [](const auto* a, const auto* b) { return a->first < b->first; });
       for (const auto* input : inputs) {
         const auto& in = *input;
         for (const Binding& b : in.second) {
@@ -1014,30 +1015,20 @@ class Reader {
     if (w->op_chain.empty()) w->op_chain = "const";
   }
 
-  // " per-tensor", " per-channel", " <word> B" (one blocked axis), " <word> axb..." otherwise.
+  // How a parameter grid divides the data: " per-tensor", or for each axis with one block per
+  // element " per-channel" (axis 0) / " per-channel axis d", and for each partly blocked axis
+  // " <word> B axis d" (B elements per block).
   static std::string Grid(const OutType& data, const int64_t* grid, uint32_t rank, const char* word) {
-    int blocked = 0, axis = -1;
-    bool per_channel = rank >= 1 && grid[0] == data.shape[0] && data.shape[0] > 1;
+    std::string blocks, channels;
     for (uint32_t d = 0; d < rank; ++d) {
-      if (grid[d] > 1 && !(d == 0 && per_channel)) {
-        ++blocked;
-        axis = static_cast<int>(d);
-      }
+      if (grid[d] <= 0 || grid[d] == 1) continue;
+      const int64_t b = data.shape[d] / grid[d];
+      if (b == 1)
+        channels += d == 0 ? " per-channel" : " per-channel axis " + std::to_string(d);
+      else
+        blocks += std::string(" ") + word + " " + std::to_string(b) + " axis " + std::to_string(d);
     }
-    if (blocked == 0 && !per_channel) return " per-tensor";
-    if (blocked == 0) return " per-channel";
-    if (blocked == 1 && !per_channel && grid[axis] > 0) {
-      return std::string(" ") + word + " " + std::to_string(data.shape[axis] / grid[axis]) +
-             " axis " + std::to_string(axis);
-    }
-    if (blocked == 1 && grid[axis] > 0)
-      return std::string(" ") + word + " " + std::to_string(data.shape[axis] / grid[axis]);
-    std::string s = std::string(" ") + word + "s ";
-    for (uint32_t d = 0; d < rank; ++d) {
-      if (d) s += "x";
-      s += std::to_string(grid[d] > 0 ? data.shape[d] / grid[d] : 0);
-    }
-    return s;
+    return blocks.empty() && channels.empty() ? " per-tensor" : blocks + channels;
   }
 
   Model* m_;
