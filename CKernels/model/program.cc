@@ -425,6 +425,9 @@ class Reader {
                      kWeightFile);
     const uint64_t size = m_->weights.size;
     const uint64_t off = v.offset;
+    if (size == 0)
+      return Invalid("%.120s: blob at offset %llu but weight.bin is absent or empty", what.c_str(),
+                     static_cast<unsigned long long>(off));
     if (off > size || size - off < kBlobMetadataBytes)
       return Invalid("%.120s: blob metadata at offset %llu past the end of weight.bin (%llu bytes)",
                      what.c_str(), static_cast<unsigned long long>(off),
@@ -634,7 +637,7 @@ class Reader {
     if (depth > kMaxChainDepth)
       return Invalid("%.120s: chain deeper than %d ops at '%.64s'", what.c_str(), kMaxChainDepth,
                      name.c_str());
-    const wk_status st = Build(fn, op_index, depth, what, &ref->node);
+    const wk_status st = Build(fn, op_index, depth, &ref->node);
     visiting_.erase(key);
     if (st != WK_OK) return st;
     built_[key] = ref->node;
@@ -644,10 +647,10 @@ class Reader {
     return WK_OK;
   }
 
-  wk_status Build(int fn, int op_index, int depth, const std::string& weight, int* node_index) {
+  wk_status Build(int fn, int op_index, int depth, int* node_index) {
     const ParsedOp& op = functions_[fn].ops[op_index];
     const std::string first = op.outputs.empty() ? std::string() : op.outputs[0].first;
-    const std::string what = "weight '" + weight + "': op '" + first + "'";
+    const std::string what = "weight '" + weight_ + "': op '" + first + "'";
     if (op.type == "const") {
       const Span* val = Attribute(op, "val");
       if (val == nullptr) return Invalid("%.160s: const without 'val'", what.c_str());
@@ -893,7 +896,8 @@ class Reader {
           w.function = f.name;
           w.consumer_op = op.type;
           w.consumer_input = in.first;
-          WK_TRY(Output(fn, b.name, 0, b.name, &w.root));
+          weight_ = b.name;
+          WK_TRY(Output(fn, b.name, 0, "weight '" + b.name + "'", &w.root));
           Describe(&w);
           m_->list.push_back(std::move(w));
         }
@@ -943,7 +947,7 @@ class Reader {
           w->nbits = bits;
           w->vector_size = ios16 ? 1 : static_cast<int32_t>(lut.shape[lut.rank - 1]);
           lut_text = "lut n=" + std::to_string(bits);
-          if (!ios16) lut_text += Grid(idx, lut.shape, idx.rank, "group");
+          lut_text += ios16 ? std::string(" per-tensor") : Grid(idx, lut.shape, idx.rank, "group");
           if (w->vector_size > 1)
             lut_text += " vector " + std::to_string(w->vector_size) + " axis " +
                         std::to_string(n.vector_axis);
@@ -1036,6 +1040,7 @@ class Reader {
   std::vector<Function> functions_;
   std::map<std::pair<int, int>, int> built_;
   std::set<std::pair<int, int>> visiting_;
+  std::string weight_;  // the weight whose graph is being built, for messages
 };
 
 }  // namespace
