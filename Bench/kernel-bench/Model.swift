@@ -33,6 +33,14 @@ func jsonObject(_ fields: [(String, String)]) -> String {
   "{" + fields.map { "\(jsonString($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
 }
 
+/// A plain-text table: each column as wide as its widest cell; `leftAligned` per column.
+func table(_ header: [String], _ rows: [[String]], leftAligned: [Bool]) -> [String] {
+  let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max()! }
+  return ([header] + rows).map { row in
+    tableLine(row.indices.map { (row[$0], leftAligned[$0] ? -widths[$0] : widths[$0]) })
+  }
+}
+
 /// Left-aligned (negative width) or right-aligned cells of a plain-text table.
 func tableLine(_ cells: [(String, Int)]) -> String {
   let line = cells.map { text, width in
@@ -102,19 +110,15 @@ struct Inspect: ParsableCommand {
       ]))
       return
     }
-    let columns: [(String, Int)] = [
-      ("name", -34), ("consumer", -8), ("op chain", -62), ("shape", -10), ("dtype", -5), ("scheme", -28),
-      ("blob B", 7), ("inline B", 8), ("fp16 B", 7), ("ratio", 6),
-    ]
-    print(tableLine(columns))
-    for w in m.weights {
-      let cells = [
+    let header = ["name", "consumer", "op chain", "shape", "dtype", "scheme", "blob B", "inline B", "fp16 B", "ratio"]
+    let cells = m.weights.map { w in
+      [
         w.name, w.consumer + (w.consumerInput.isEmpty ? "" : "." + w.consumerInput), w.opChain, w.shapeText,
         w.dtype.description, w.scheme + (w.hasMatrix ? "" : " (no fused)"), "\(w.blobBytes)", "\(w.immediateBytes)",
         "\(w.denseFP16Bytes)", String(format: "%.2fx", w.ratio),
       ]
-      print(tableLine(Array(zip(cells, columns.map(\.1)))))
     }
+    table(header, cells, leftAligned: header.indices.map { $0 < 6 }).forEach { print($0) }
     print(String(
       format: "model: %d weights, %d bytes stored (%d in weight.bin blobs, %d inline), dense fp16 %d bytes, ratio %.2fx vs fp16; package files %d bytes",
       m.weights.count, m.storedBytes, m.weights.reduce(0) { $0 + $1.blobBytes },
@@ -278,19 +282,15 @@ extension Run {
     if !untimed.isEmpty {
       print("not timed (not linear/matmul, or no fused kernel): " + untimed.map { "\($0.name) (\($0.consumer))" }.joined(separator: ", "))
     }
-    let columns: [(String, Int)] = [
-      ("weight", -34), ("op", -6), ("shape", -9), ("scheme", -28), ("batch", 5), ("thr", 3), ("stored B", 8),
-      ("ratio", 6), ("fused us", 9), ("fp16 us", 9), ("speedup", 7),
-    ]
-    print(tableLine(columns))
-    for r in rows {
-      let cells = [
+    let header = ["weight", "op", "shape", "scheme", "batch", "thr", "stored B", "ratio", "fused us", "fp16 us", "speedup"]
+    let cells = rows.map { r in
+      [
         r.weight.name, r.weight.consumer, r.weight.shapeText, r.weight.scheme, "\(r.batch)", "\(r.threads)",
         "\(r.weight.storedBytes)", String(format: "%.2fx", r.weight.ratio), String(format: "%.2f", r.fused.medianNs / 1e3),
         String(format: "%.2f", r.dense.medianNs / 1e3), String(format: "%.2fx", r.speedup),
       ]
-      print(tableLine(Array(zip(cells, columns.map(\.1)))))
     }
+    table(header, cells, leftAligned: header.indices.map { $0 < 4 }).forEach { print($0) }
     for t in totals {
       print(String(
         format: "model, batch %d, %d thread%@: %.2f us per token fused vs %.2f us dense fp16 (%.2fx); weights %d B vs %d B fp16 (%.2fx)",
