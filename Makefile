@@ -41,14 +41,27 @@ swift-test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# The Swift suites compare the library's decompression of every fixture model with coremltools';
+# this checks the CLI end to end: `kernel-bench inspect --json --dump` writes exactly those bytes.
+MODEL_FIXTURES := Tests/WeightKernelsTests/Fixtures/models
+
 verify:
 	$(SWIFT) build --product kernel-bench
 	.build/debug/kernel-bench verify Tests/WeightKernelsTests/Fixtures/coremltools
+	@set -e; dump=$$(mktemp -d); trap 'rm -rf "$$dump"' EXIT; \
+	for model in $(MODEL_FIXTURES)/*.mlpackage; do \
+	  name=$$(basename $$model .mlpackage); expected=$(MODEL_FIXTURES)/$$name.expected; \
+	  .build/debug/kernel-bench inspect $$model --json --dump $$dump/$$name > $$dump/$$name.json; \
+	  for file in $$expected/*.bin; do cmp $$file $$dump/$$name/$$(basename $$file); done; \
+	  test $$(ls $$dump/$$name | wc -l) -eq $$(ls $$expected/*.bin | wc -l) || \
+	    { echo "$$name: inspect --dump wrote another set of weights than $$expected"; exit 1; }; \
+	done; \
+	echo "kernel-bench inspect --dump: every weight of every fixture model equals coremltools' decompression"
 
 # ---------------------------------------------------------------------------------------------
 # Fuzzing: libFuzzer + ASan + UBSan over the C ABI, every kernel source compiled in directly.
 
-FUZZ_TARGETS := palettization sparsity quantization
+FUZZ_TARGETS := palettization sparsity quantization model
 FUZZ_DIR := .build-fuzz
 KERNEL_SOURCES := $(shell find CKernels -name '*.cc' | sort)
 KERNEL_HEADERS := $(shell find CKernels -name '*.h')

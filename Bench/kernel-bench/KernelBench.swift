@@ -7,7 +7,7 @@ struct KernelBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kernel-bench",
     abstract: "Benchmarks WeightKernels' kernels against this machine's memory bandwidth and dense fp16 GEMV.",
-    subcommands: [Run.self, Targets.self, Verify.self],
+    subcommands: [Run.self, Inspect.self, Targets.self, Verify.self],
     defaultSubcommand: Run.self)
 }
 

@@ -51,6 +51,9 @@ struct Run: ParsableCommand {
   @Option(help: "Bytes of weights cycled through per pass (default: 8x the last-level cache, at least 256 MiB).")
   var footprint: Int?
 
+  @Option(help: "Time a Core ML model instead (.mlpackage): every linear/matmul weight's fused GEMV and dense fp16 GEMV of the same weights, one row per weight (and batch, threads) plus the model total; --kernel, --rows, --cols do not apply.")
+  var model: String?
+
   @Flag(help: "One JSON object per result line.")
   var json = false
 
@@ -65,6 +68,9 @@ struct Run: ParsableCommand {
     }
     guard `repeat` >= 1 else { throw ValidationError("repeat must be at least 1") }
     guard plot == nil || op == .gemv else { throw ValidationError("--plot draws GEMV runs (--op gemv)") }
+    guard model == nil || (op == .gemv && plot == nil) else {
+      throw ValidationError("--model times GEMV (--op gemv) and draws no plot")
+    }
     _ = try kernels()
   }
 
@@ -85,6 +91,7 @@ struct Run: ParsableCommand {
   }
 
   func run() throws {
+    if let model { return try runModel(model) }
     let chosen = try parseTarget(target) ?? SIMDTarget.best
     let kernelList = try kernels()
     let footprintBytes = footprint ?? max(8 * Machine.lastLevelCacheBytes(), 256 << 20)

@@ -83,7 +83,10 @@ func fnv1a64<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt64 {
 /// the last-level cache: every call then streams its weights from DRAM (the batch-1 decode case).
 /// Every format goes through the one `WeightMatrix` API.
 struct Workload {
-  let kernel: BenchKernel
+  /// The kernel's name, or the model weight's.
+  let name: String
+  /// Timed as W8A8 (the quantized matrix's int8 x int8 GEMV).
+  let w8a8: Bool
   let rows: Int
   let cols: Int
   let matrices: [any WeightMatrix]
@@ -93,7 +96,8 @@ struct Workload {
   /// The weights depend only on the seed, the kernel and the shape (not on the other kernels or
   /// options of the run), so output hashes compare across runs, e.g. between targets.
   init(kernel: BenchKernel, rows: Int, cols: Int, footprint: Int, seed: UInt64) throws {
-    self.kernel = kernel
+    self.name = kernel.rawValue
+    self.w8a8 = kernel == .w8a8
     self.rows = rows
     self.cols = cols
     var rng = SplitMix64(seed: seed, stream: kernel.rawValue)
@@ -102,6 +106,16 @@ struct Workload {
     let first = try make()
     compressedBytes = first.compressedByteCount
     matrices = try [first] + (1..<Workload.copies(compressedBytes, footprint)).map { _ in try make() }
+  }
+
+  /// Copies of one matrix made elsewhere (a model's weight), `compressedBytes` each.
+  init(name: String, matrices: [any WeightMatrix], compressedBytes: Int) {
+    self.name = name
+    self.w8a8 = false
+    self.rows = matrices[0].rows
+    self.cols = matrices[0].cols
+    self.matrices = matrices
+    self.compressedBytes = compressedBytes
   }
 
   /// Builds one matrix of the kernel's format from random operands drawn once.
@@ -182,7 +196,7 @@ struct Workload {
     target: SIMDTarget, threads: Int
   ) throws {
     switch op {
-    case .gemv where kernel == .w8a8:
+    case .gemv where w8a8:
       guard let q = m as? QuantizedMatrix else { throw ValidationError("w8a8 needs a quantized matrix") }
       try q.gemvW8A8(x, into: out, target: target, threads: threads)
     case .gemv:
@@ -196,13 +210,13 @@ struct Workload {
   func checkFusedEqualsDense(x: Tensor, target: SIMDTarget, threads: Int) throws {
     let m = matrices[0]
     // Dense matrices are the reference; W8A8 is no fused dequantization (the test suites check it).
-    if m.format == .dense || kernel == .w8a8 { return }
+    if m.format == .dense || w8a8 { return }
     let fused = try m.gemv(x, target: target, threads: threads)
     let dense = try DenseMatrix(weights: m.decompress(target: target, threads: threads))
       .gemv(x, target: target, threads: threads)
     guard fused == dense else {
       throw ValidationError(
-        "\(kernel.rawValue): fused GEMV differs from dense GEMV over its decompressed weights (x \(x.shape), threads \(threads))")
+        "\(name): fused GEMV differs from dense GEMV over its decompressed weights (x \(x.shape), threads \(threads))")
     }
   }
 

@@ -61,6 +61,8 @@ const char* wk_status_name(wk_status status) {
     case WK_ERROR_UNSUPPORTED_TARGET: return "unsupported target";
     case WK_ERROR_UNSUPPORTED: return "unsupported";
     case WK_ERROR_OUT_OF_MEMORY: return "out of memory";
+    case WK_ERROR_IO: return "i/o error";
+    case WK_ERROR_INVALID_MODEL: return "invalid model";
   }
   return "unknown status";
 }

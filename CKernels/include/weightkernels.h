@@ -76,7 +76,12 @@ typedef enum wk_status {
   /** A valid input that this version does not implement (the message names it). */
   WK_ERROR_UNSUPPORTED = 8,
   /** Memory allocation failed. */
-  WK_ERROR_OUT_OF_MEMORY = 9
+  WK_ERROR_OUT_OF_MEMORY = 9,
+  /** A file cannot be opened, read or mapped (the message names the file). */
+  WK_ERROR_IO = 10,
+  /** A malformed model package, manifest, program or weight blob (the message names the weight
+   *  or the file part at fault). */
+  WK_ERROR_INVALID_MODEL = 11
 } wk_status;
 
 /** Element types; the values are Core ML's blob dtype codes (FORMATS.md §2). */
@@ -489,6 +494,130 @@ wk_status wk_matrix_gemv(const wk_matrix* matrix, const wk_tensor* x, const wk_b
  */
 wk_status wk_matrix_gemv_w8a8(const wk_matrix* matrix, const wk_tensor* x, const wk_buffer* y,
                               int32_t y_dtype, wk_context* ctx);
+
+/* ---------------------------------------------------------------------------------------------
+ * Core ML models: reading the weights of an ML program (.mlpackage; FORMATS.md §8)
+ *
+ * wk_model_open reads Manifest.json, parses the program (model.mlmodel, protobuf) and
+ * memory-maps weight.bin read-only. It walks every function and block (nested blocks too) and
+ * lists the model's weights: each floating-point tensor of rank >= 1 that is the value of a
+ * `const` op, or the end of a chain of constexpr ops (iOS16 and iOS18 forms, FORMATS.md §3-§7,
+ * every chain of §7.6 in either order, operands inline or bound by name), consumed by a
+ * non-constexpr op (linear, matmul, conv...). Weights are listed in the order of their first
+ * consumer, a consumer's parameters by name. Every blob operand is checked when the model is opened: metadata offset, sentinel,
+ * dtype code, size, data offset and bounds against the operand's tensor type in the program.
+ * Each op's output type is inferred from its operands' types and must match the program's
+ * declaration, which bounds every weight's size by the input's; the ops' remaining rules (mask
+ * counts, LUT and scale grids...) are checked when a weight is decompressed or made a matrix.
+ *
+ * Errors: WK_ERROR_IO when a file cannot be opened, read or mapped; WK_ERROR_INVALID_MODEL for a
+ * malformed manifest, program or blob, a dangling or cyclic name binding, an unknown op or
+ * operand in a chain; the message names the file part or weight at fault, e.g.
+ * "weight 'w1': blob at offset 4160: sentinel 0x0, expected 0xdeadbeef". WK_ERROR_UNSUPPORTED for
+ * valid inputs this version does not read (e.g. a bf16 weight). Every count and allocation is
+ * bounded by the input's size; hostile input never reads out of bounds, recurses without bound or
+ * hangs.
+ * Complexity: open is O(program bytes + blob metadata); of the weight data it reads only the
+ * iOS16 shape operands and, for a sparse chain whose two ops each hold a mask, both masks (to
+ * decide whether one fused matrix covers them). Decompression errors of hostile operands are
+ * WK_ERROR_INVALID_MODEL naming the weight and op.
+ * Thread-safety: a model is immutable once opened; every function below may be called
+ * concurrently on one model. wk_model_close must not run concurrently with other calls on it.
+ * ------------------------------------------------------------------------------------------- */
+
+/** An opened model. Opaque. */
+typedef struct wk_model wk_model;
+
+/**
+ * Opens the .mlpackage directory mlpackage_dir: Manifest.json -> its itemInfoEntries: the model
+ * item (name "model.mlmodel" or the rootModelIdentifier entry) and the weights directory item
+ * (path ending in "weights"; weight.bin inside it may be absent or empty when the program has no
+ * blob operand). *model receives a new model on success, NULL on failure.
+ */
+wk_status wk_model_open(const char* mlpackage_dir, wk_model** model, wk_context* ctx);
+
+/**
+ * Opens a model from memory: program = the bytes of model.mlmodel (protobuf), weights = the
+ * bytes of weight.bin (may be NULL with weights_bytes 0 when the program has no blob operand).
+ * Both are borrowed: they must stay valid and unchanged until wk_model_close.
+ */
+wk_status wk_model_open_memory(const void* program, size_t program_bytes, const void* weights,
+                               size_t weights_bytes, wk_model** model, wk_context* ctx);
+
+/** Frees a model and unmaps its files; NULL is ignored. Matrices made from it must be destroyed
+ *  first. */
+void wk_model_close(wk_model* model);
+
+/** Number of weights (0 for NULL). O(1). */
+size_t wk_model_weight_count(const wk_model* model);
+
+/** One weight of a model. Strings are NUL-terminated and owned by the model. */
+typedef struct wk_model_weight_info {
+  /** The chain's final output name (the name its consumer binds). */
+  const char* name;
+  /** Name of the MIL function that holds it ("main"). */
+  const char* function;
+  /** Op type of the first consumer ("linear", "matmul", "conv"...). */
+  const char* consumer_op;
+  /** The consumer's parameter name ("weight", "bias", "y"...). */
+  const char* consumer_input;
+  /** Op types from storage to output joined by "->", each once, e.g. "const",
+   *  "constexpr_lut_to_sparse->constexpr_sparse_to_dense",
+   *  "constexpr_blockwise_shift_scale->constexpr_lut_to_dense". */
+  const char* op_chain;
+  /** Human-readable scheme: "dense", "lut n=4 per-tensor", "lut n=4 group 16 axis 0",
+   *  "lut n=2 per-tensor vector 2 axis 0", "lut n=3 per-channel axis 1 + scale",
+   *  "int8 per-channel", "int4 block 16 axis 1 per-channel", "uint8 per-channel axis 0 affine",
+   *  "sparse 50.0% + lut n=4 per-tensor", "sparse 50.0% + int8 per-channel"... */
+  const char* scheme;
+  /** wk_dtype of the dense weight (WK_DTYPE_FP16 or WK_DTYPE_FP32). */
+  int32_t dtype;
+  int32_t rank;
+  int64_t shape[WK_MAX_RANK];
+  /** Index bits (palettized) or quantized bits (int4/uint4/int8/uint8); 0 if none. */
+  int32_t nbits;
+  /** LUT vector size (1 for scalar palettization and when there is no LUT). */
+  int32_t vector_size;
+  /** 1 if a sparse mask is part of the chain, 0 otherwise. */
+  int32_t sparse;
+  /** Ones of the mask when sparse, else the element count. */
+  uint64_t nonzeros;
+  /** Payload bytes of the distinct weight.bin blobs the chain reads (two operands sharing one
+   *  blob count it once; metadata and alignment padding are not counted). */
+  uint64_t blob_bytes;
+  /** Bytes of the chain's inline (immediate) tensor operands in their packed encoding. */
+  uint64_t immediate_bytes;
+  /** Element count * 2. */
+  uint64_t dense_fp16_bytes;
+  /** 1 if wk_model_weight_matrix makes a fused wk_matrix of it (rank >= 2, viewed as
+   *  [shape[0], prod(shape[1..])]), 0 otherwise (e.g. vector palettization, rank 1: decompress
+   *  instead). */
+  int32_t matrix;
+} wk_model_weight_info;
+
+/** Fills *info for weight index (< wk_model_weight_count). WK_ERROR_NULL_ARGUMENT for NULL
+ *  pointers, WK_ERROR_INVALID_ARGUMENT for an index out of range. O(1). */
+wk_status wk_model_get_weight(const wk_model* model, size_t index, wk_model_weight_info* info);
+
+/**
+ * A matrix of weight index for fused GEMV, through wk_dense/lut/sparse/quant_matrix_create over
+ * the operands where they are stored (the weight.bin mapping or the program bytes; no copy of
+ * weight data). A rank-4 conv weight [Cout, Cin, kh, kw] becomes [Cout, Cin * kh * kw]; any
+ * rank >= 2 [d0, d1...] becomes [d0, d1 * ...]. The model must outlive the matrix.
+ * WK_ERROR_UNSUPPORTED when info.matrix is 0 (the message says why). *matrix receives a new
+ * matrix on success, NULL on failure. Complexity: that of the create function.
+ */
+wk_status wk_model_weight_matrix(const wk_model* model, size_t index, wk_matrix** matrix,
+                                 wk_context* ctx);
+
+/**
+ * Writes weight index dense, in its dtype, row-major, exactly as coremltools decompresses it:
+ * the chain's ops run through the library's decompression ops (intermediate results in
+ * temporary memory). out->nbytes must be at least element count * dtype size
+ * (WK_ERROR_SIZE_MISMATCH otherwise). Complexity: O(elements) time and temporary memory.
+ */
+wk_status wk_model_weight_decompress(const wk_model* model, size_t index, const wk_buffer* out,
+                                     wk_context* ctx);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

@@ -10,11 +10,16 @@ public enum WeightKernelsError: Error, Equatable, Sendable, CustomStringConverti
   case unsupportedTarget(String)
   case unsupported(String)
   case outOfMemory(String)
+  /// A model file cannot be opened, read or mapped (the message names the file).
+  case io(String)
+  /// A malformed model package, manifest, program or weight blob (the message names the weight
+  /// or the file part at fault).
+  case invalidModel(String)
 
   /// The kind without the message, for comparing what the library and the reference rejected.
   public enum Kind: Int32, Sendable {
     case nullArgument = 1, invalidDType, invalidShape, sizeMismatch, invalidArgument, aliasing,
-      unsupportedTarget, unsupported, outOfMemory
+      unsupportedTarget, unsupported, outOfMemory, io, invalidModel
   }
 
   public var kind: Kind {
@@ -28,6 +33,8 @@ public enum WeightKernelsError: Error, Equatable, Sendable, CustomStringConverti
     case .unsupportedTarget: return .unsupportedTarget
     case .unsupported: return .unsupported
     case .outOfMemory: return .outOfMemory
+    case .io: return .io
+    case .invalidModel: return .invalidModel
     }
   }
 
@@ -35,7 +42,7 @@ public enum WeightKernelsError: Error, Equatable, Sendable, CustomStringConverti
     switch self {
     case .nullArgument(let m), .invalidDType(let m), .invalidShape(let m), .sizeMismatch(let m),
       .invalidArgument(let m), .aliasing(let m), .unsupportedTarget(let m), .unsupported(let m),
-      .outOfMemory(let m):
+      .outOfMemory(let m), .io(let m), .invalidModel(let m):
       return m
     }
   }
@@ -53,6 +60,8 @@ public enum WeightKernelsError: Error, Equatable, Sendable, CustomStringConverti
     case .unsupportedTarget: self = .unsupportedTarget(message)
     case .unsupported: self = .unsupported(message)
     case .outOfMemory: self = .outOfMemory(message)
+    case .io: self = .io(message)
+    case .invalidModel: self = .invalidModel(message)
     }
   }
 }

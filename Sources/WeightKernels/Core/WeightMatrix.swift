@@ -23,11 +23,17 @@ public final class MatrixHandle: @unchecked Sendable {
   let operands: [OwnedTensor]
   /// What `wk_matrix_get_info` reported at creation (a matrix never changes).
   let info: wk_matrix_info
+  /// What else must outlive the matrix: the model whose mapping a model weight's matrix points
+  /// into (nil for matrices over `operands`).
+  let owner: AnyObject?
 
   /// Runs one `wk_*_matrix_create` call: `create` receives the `wk_matrix**` to fill and runs the
   /// C call through `CCall` (which throws its failure). `operands` are the copies the matrix
-  /// keeps pointers into.
-  init(borrowing operands: [OwnedTensor], _ create: (inout OpaquePointer?) throws -> Void) throws {
+  /// keeps pointers into; `owner` anything else it points into.
+  init(
+    borrowing operands: [OwnedTensor], keepingAlive owner: AnyObject? = nil,
+    _ create: (inout OpaquePointer?) throws -> Void
+  ) throws {
     var matrix: OpaquePointer?
     try create(&matrix)
     guard let matrix else { throw WeightKernelsError.outOfMemory("matrix: create returned no matrix") }
@@ -39,6 +45,7 @@ public final class MatrixHandle: @unchecked Sendable {
     }
     self.pointer = matrix
     self.operands = operands
+    self.owner = owner
     self.info = info
   }
 
