@@ -297,12 +297,57 @@ struct MatrixBuilder {
         const wk_quant_matrix_desc desc = {&d, &scale, off};
         return create ? wk_quant_matrix_create(&desc, matrix, ctx) : WK_OK;
       }
+      case OpKind::kAffine:
+        return Affine(root, t);
       case OpKind::kSparseToDense16:
       case OpKind::kSparseToDense18:
         return Sparse(root, t);
       default:
         return No("this chain has no fused kernel (decompress it)");
     }
+  }
+
+  // iOS16 affine_dequantize with an integer zero point is blockwise_shift_scale with that offset:
+  // d = q - zp is exact, and RN_T(d * scale) is the one rounding both define (docs/ARITHMETIC.md).
+  // Its per-axis scale and zero point become a [rows, 1] or [1, cols] grid.
+  wk_status Affine(const Node& root, const OutType& t) {
+    for (int i = 0; i < 3; ++i) {
+      if (!Stored(root.in[i])) return No("operands are not stored");
+    }
+    const wk_tensor& q = N(root.in[0]).value;
+    const wk_tensor& zp = N(root.in[1]).value;
+    const wk_tensor& sc = N(root.in[2]).value;
+    if (zp.dtype != q.dtype) return No("a float zero point rounds twice");
+    const int32_t axis = root.axis < 0 ? root.axis + static_cast<int32_t>(t.rank) : root.axis;
+    const auto count = [](const wk_tensor& v) {
+      int64_t n = 1;
+      for (uint32_t d = 0; d < v.rank; ++d) n *= v.shape[d];
+      return n;
+    };
+    const int64_t n = count(sc);
+    if (count(zp) != n) return No("zero point and scale differ in size");
+    wk_tensor data = Matrix2D(q), scale = sc, offset = zp;
+    int64_t grid[2];
+    if (n == 1) {
+      grid[0] = 1;
+      grid[1] = 1;
+    } else if (axis == 0 && n == t.shape[0]) {
+      grid[0] = n;
+      grid[1] = 1;
+    } else if (t.rank == 2 && axis == 1 && n == t.shape[1]) {
+      grid[0] = 1;
+      grid[1] = n;
+    } else {
+      return No("the scale's axis is not a row or column axis");
+    }
+    for (wk_tensor* g : {&scale, &offset}) {
+      g->rank = 2;
+      g->shape[0] = grid[0];
+      g->shape[1] = grid[1];
+      for (int d = 2; d < WK_MAX_RANK; ++d) g->shape[d] = 0;
+    }
+    const wk_quant_matrix_desc desc = {&data, &scale, &offset};
+    return create ? wk_quant_matrix_create(&desc, matrix, ctx) : WK_OK;
   }
 
   wk_status Sparse(const Node& root, const OutType& t) {
