@@ -87,7 +87,8 @@ struct Inspect: ParsableCommand {
     if let dump { try write(m, to: dump) }
     let fileBytes = packageFileBytes(model)
     if json {
-      for w in m.weights {
+      let files = Self.dumpFiles(m)
+      for (w, file) in zip(m.weights, files) {
         print(jsonObject([
           ("name", jsonString(w.name)), ("function", jsonString(w.function)),
           ("consumer", jsonString(w.consumer)), ("consumer_input", jsonString(w.consumerInput)),
@@ -98,13 +99,12 @@ struct Inspect: ParsableCommand {
           ("blob_bytes", "\(w.blobBytes)"), ("immediate_bytes", "\(w.immediateBytes)"),
           ("dense_bytes", "\(w.denseFP16Bytes)"), ("ratio", String(format: "%.4f", w.ratio)),
           ("matrix", "\(w.hasMatrix)"),
-          ("file", dump == nil ? "null" : jsonString(w.fileStem + ".bin")),
+          ("file", dump == nil ? "null" : jsonString(file)),
         ]))
       }
       print(jsonObject([
         ("model", jsonString(model)), ("weights", "\(m.weights.count)"),
-        ("blob_bytes", "\(m.weights.reduce(0) { $0 + $1.blobBytes })"),
-        ("immediate_bytes", "\(m.weights.reduce(0) { $0 + $1.immediateBytes })"),
+        ("blob_bytes", "\(m.blobBytes)"), ("immediate_bytes", "\(m.immediateBytes)"),
         ("stored_bytes", "\(m.storedBytes)"), ("dense_bytes", "\(m.denseFP16Bytes)"),
         ("ratio", String(format: "%.4f", m.ratio)), ("file_bytes", "\(fileBytes)"),
       ]))
@@ -121,21 +121,27 @@ struct Inspect: ParsableCommand {
     table(header, cells, leftAligned: header.indices.map { $0 < 6 }).forEach { print($0) }
     print(String(
       format: "model: %d weights, %d bytes stored (%d in weight.bin blobs, %d inline), dense fp16 %d bytes, ratio %.2fx vs fp16; package files %d bytes",
-      m.weights.count, m.storedBytes, m.weights.reduce(0) { $0 + $1.blobBytes },
-      m.weights.reduce(0) { $0 + $1.immediateBytes }, m.denseFP16Bytes, m.ratio, fileBytes))
+      m.weights.count, m.storedBytes, m.blobBytes, m.immediateBytes, m.denseFP16Bytes, m.ratio, fileBytes))
   }
 
-  /// Decompresses every weight into DIR (created if needed); two names that sanitize alike get the
-  /// weight's index appended.
-  func write(_ m: CoreMLModel, to dir: String) throws {
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  /// The dump file of every weight: its sanitized name, with the weight's index appended when an
+  /// earlier weight's name sanitizes alike (the functions of a multifunction model share names).
+  static func dumpFiles(_ m: CoreMLModel) -> [String] {
     var used = Set<String>()
-    for w in m.weights {
+    return m.weights.map { w in
       var stem = w.fileStem
       if !used.insert(stem).inserted {
         stem += "_\(w.index)"
         used.insert(stem)
       }
+      return stem + ".bin"
+    }
+  }
+
+  /// Decompresses every weight into DIR (created if needed), named by dumpFiles.
+  func write(_ m: CoreMLModel, to dir: String) throws {
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    for (w, file) in zip(m.weights, Self.dumpFiles(m)) {
       let tensor: Tensor
       do {
         tensor = try m.decompress(w)
@@ -143,7 +149,7 @@ struct Inspect: ParsableCommand {
         FileHandle.standardError.write(Data("kernel-bench: \(model): \(error)\n".utf8))
         throw ExitCode.failure
       }
-      try Data(tensor.bytes).write(to: URL(fileURLWithPath: dir).appendingPathComponent(stem + ".bin"))
+      try Data(tensor.bytes).write(to: URL(fileURLWithPath: dir).appendingPathComponent(file))
     }
   }
 }

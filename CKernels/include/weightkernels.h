@@ -551,6 +551,11 @@ void wk_model_close(wk_model* model);
 /** Number of weights (0 for NULL). O(1). */
 size_t wk_model_weight_count(const wk_model* model);
 
+/** Payload bytes of the distinct weight.bin blobs that the model's weights read: a blob several
+ *  weights share (e.g. the functions of a multifunction model) counts once, so this can be less
+ *  than the sum of the weights' blob_bytes (0 for NULL). O(1). */
+uint64_t wk_model_blob_bytes(const wk_model* model);
+
 /** One weight of a model. Strings are NUL-terminated and owned by the model. */
 typedef struct wk_model_weight_info {
   /** The chain's final output name (the name its consumer binds). */

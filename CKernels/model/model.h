@@ -73,6 +73,7 @@ struct Model {
   size_t mapping_size = 0;
   std::vector<Node> nodes;
   std::vector<Weight> list;
+  uint64_t blob_bytes = 0;  // payload bytes of the distinct blobs all weights read
   std::deque<std::vector<uint8_t>> owned;  // immediate values re-encoded (varint lists)
 };
 

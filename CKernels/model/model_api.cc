@@ -494,6 +494,10 @@ size_t wk_model_weight_count(const wk_model* model) {
   return model == nullptr ? 0 : model->m.list.size();
 }
 
+uint64_t wk_model_blob_bytes(const wk_model* model) {
+  return model == nullptr ? 0 : model->m.blob_bytes;
+}
+
 wk_status wk_model_get_weight(const wk_model* model, size_t index, wk_model_weight_info* info) {
   if (model == nullptr || info == nullptr) return WK_ERROR_NULL_ARGUMENT;
   const wk::model::Weight* w = At(model, index);

@@ -926,6 +926,7 @@ class Reader {
       if (n.kind == OpKind::kStored) {
         if (n.blob) {
           if (blobs.insert(n.blob_offset).second) w->blob_bytes += n.value.nbytes;
+          if (model_blobs_.insert(n.blob_offset).second) m_->blob_bytes += n.value.nbytes;
         } else {
           w->immediate_bytes += n.value.nbytes;
         }
@@ -1037,6 +1038,7 @@ class Reader {
 
   Model* m_;
   wk_context* ctx_;
+  std::set<uint64_t> model_blobs_;  // blob offsets already counted in m_->blob_bytes
   std::vector<Function> functions_;
   std::map<std::pair<int, int>, int> built_;
   std::set<std::pair<int, int>> visiting_;

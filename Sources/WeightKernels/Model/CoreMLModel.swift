@@ -133,8 +133,13 @@ public struct CoreMLModel: Sendable {
     }
   }
 
-  /// Payload bytes of every weight's blobs and inline operands.
-  public var storedBytes: Int { weights.reduce(0) { $0 + $1.storedBytes } }
+  /// Payload bytes of the distinct weight.bin blobs the weights read: a blob that several weights
+  /// share (the functions of a multifunction model) counts once.
+  public var blobBytes: Int { Int(wk_model_blob_bytes(handle.pointer)) }
+  /// Bytes of the weights' inline operands.
+  public var immediateBytes: Int { weights.reduce(0) { $0 + $1.immediateBytes } }
+  /// What the model stores of its weights: distinct blobs plus inline operands.
+  public var storedBytes: Int { blobBytes + immediateBytes }
   /// Every weight in fp16.
   public var denseFP16Bytes: Int { weights.reduce(0) { $0 + $1.denseFP16Bytes } }
   /// Dense fp16 bytes over stored bytes, for the whole model.
