@@ -54,8 +54,9 @@ $(ARM_DIR)/cdriver: $(ARM_OBJECTS) $(patsubst Fuzz/%.cc,$(ARM_DIR)/fuzz/%.o,$(FU
 arm-build: deps-arm
 	$(MAKE) -j$(NPROC) $(ARM_DIR)/cdriver
 
-# qemu CPU, then the target Highway picks for it, for each Arm target. The library itself runs
-# NEON on all of them (common/hwy_config.h disables the SVE targets), which the driver checks.
+# qemu CPU, then the target Highway picks for it, for each Arm target. The driver checks every
+# target the CPU supports against EMU128, fails unless that one is among them, and checks that the
+# library's default stays NEON (wk_best_target prefers it to the SVE targets).
 ARM_RUNS := cortex-a72:NEON a64fx:SVE a64fx,sve-default-vector-length=32:SVE_256 \
   max:SVE2 max,sve-default-vector-length=256:SVE2 max,sve-default-vector-length=16:SVE2_128
 

@@ -9,9 +9,9 @@
 //   static constexpr size_t kBlockRows;   // rows decoded together by the GEMV
 //   using Cursor = ...;                   // per-row state, e.g. the row index
 //   Cursor Begin(size_t row) const;
-//   template <bool kSafe> void DecodeStep(Cursor&, size_t chunk, VF* w) const;
-//   template <bool kSafe> void Decode(Cursor&, size_t chunk, VF* w) const;  // one chunk
-//   void DecodeTail(Cursor&, size_t chunk, VF* w) const;  // the partial last chunk (safe)
+//   template <bool kSafe> void DecodeStep(Cursor&, size_t chunk, VecSpan<DF> w) const;
+//   template <bool kSafe> void Decode(Cursor&, size_t chunk, VecSpan<DF> w) const;  // one chunk
+//   void DecodeTail(Cursor&, size_t chunk, VecSpan<DF> w) const;  // the partial last chunk (safe)
 //   void Prefetch(const Cursor&, size_t chunk) const;
 //   size_t FastRows() const;  // rows whose full chunks may use kSafe = false (no over-read)
 // Chunks of a row are decoded in increasing order, so a cursor may carry a running position
@@ -45,23 +45,23 @@ HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, flo
   constexpr size_t kStep = Decoder::kStepChunks;
   // Every loop over rows and vectors is fully unrolled: indexed dynamically, the accumulators
   // would live on the stack and each fma would wait for a store-to-load round trip.
-  VF acc[kRows][kVecs];
+  VecArray<DF, kRows * kVecs> acc;
   typename Decoder::Cursor cur[kRows];
 #pragma clang loop unroll(full)
   for (size_t r = 0; r < kRows; ++r) {
     cur[r] = dec.Begin(row0 + r);
 #pragma clang loop unroll(full)
-    for (size_t j = 0; j < kVecs; ++j) acc[r][j] = hn::Zero(df);
+    for (size_t j = 0; j < kVecs; ++j) acc[r * kVecs + j] = hn::Zero(df);
   }
   const size_t full = x.cols / kChunk;
   size_t c = 0;
   for (; c + kStep <= full; c += kStep) {
-    VF xv[kStep * kVecs];
+    VecArray<DF, kStep * kVecs> xv;
 #pragma clang loop unroll(full)
     for (size_t s = 0; s < kStep; ++s) x.Load(c + s, xv + s * kVecs);
 #pragma clang loop unroll(full)
     for (size_t r = 0; r < kRows; ++r) {
-      VF w[kStep * kVecs];
+      VecArray<DF, kStep * kVecs> w;
       dec.Prefetch(cur[r], c);
       dec.template DecodeStep<kSafe>(cur[r], c, w);
       // Chunk by chunk: partial j receives its columns in increasing order.
@@ -69,20 +69,23 @@ HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, flo
       for (size_t s = 0; s < kStep; ++s) {
 #pragma clang loop unroll(full)
         for (size_t j = 0; j < kVecs; ++j) {
-          acc[r][j] = FusedMulAdd(w[s * kVecs + j], xv[s * kVecs + j], acc[r][j]);
+          acc[r * kVecs + j] =
+              FusedMulAdd(w[s * kVecs + j], xv[s * kVecs + j], acc[r * kVecs + j]);
         }
       }
     }
   }
-  VF xv[kVecs];
-  VF w[kVecs];
+  VecArray<DF, kVecs> xv;
+  VecArray<DF, kVecs> w;
   for (; c < full; ++c) {
     x.Load(c, xv);
 #pragma clang loop unroll(full)
     for (size_t r = 0; r < kRows; ++r) {
       dec.template Decode<kSafe>(cur[r], c, w);
 #pragma clang loop unroll(full)
-      for (size_t j = 0; j < kVecs; ++j) acc[r][j] = FusedMulAdd(w[j], xv[j], acc[r][j]);
+      for (size_t j = 0; j < kVecs; ++j) {
+        acc[r * kVecs + j] = FusedMulAdd(w[j], xv[j], acc[r * kVecs + j]);
+      }
     }
   }
   if (full * kChunk != x.cols) {
@@ -92,11 +95,13 @@ HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, flo
       dec.DecodeTail(cur[r], full, w);
       ZeroBeyond(x.cols - full * kChunk, w);
 #pragma clang loop unroll(full)
-      for (size_t j = 0; j < kVecs; ++j) acc[r][j] = FusedMulAdd(w[j], xv[j], acc[r][j]);
+      for (size_t j = 0; j < kVecs; ++j) {
+        acc[r * kVecs + j] = FusedMulAdd(w[j], xv[j], acc[r * kVecs + j]);
+      }
     }
   }
 #pragma clang loop unroll(full)
-  for (size_t r = 0; r < kRows; ++r) out[r] = ReduceCanonical(acc[r]);
+  for (size_t r = 0; r < kRows; ++r) out[r] = ReduceCanonical(acc + r * kVecs);
 }
 
 // One batch row, rows [row_begin, row_end): kBlockRows rows at a time where the decoder may read
@@ -150,16 +155,16 @@ HWY_NOINLINE void PanelTile(const float* HWY_RESTRICT w, size_t chunks,
   const DF df;
 #pragma clang loop unroll(full)
   for (size_t j = 0; j < kVecs; ++j) {
-    VF a[kR][kB];
+    VecArray<DF, kR * kB> a;
 #pragma clang loop unroll(full)
     for (size_t i = 0; i < kR; ++i) {
 #pragma clang loop unroll(full)
       for (size_t b = 0; b < kB; ++b) {
-        a[i][b] = hn::Load(df, acc + (i * kBatchGroup + b) * kChunk + j * kLanes);
+        a[i * kB + b] = hn::Load(df, acc + (i * kBatchGroup + b) * kChunk + j * kLanes);
       }
     }
     for (size_t c = 0; c < chunks; ++c) {
-      VF xv[kB];
+      VecArray<DF, kB> xv;
 #pragma clang loop unroll(full)
       for (size_t b = 0; b < kB; ++b) {
         xv[b] = hn::LoadU(df, x + b * kPanelCols + c * kChunk + j * kLanes);
@@ -168,14 +173,14 @@ HWY_NOINLINE void PanelTile(const float* HWY_RESTRICT w, size_t chunks,
       for (size_t i = 0; i < kR; ++i) {
         const VF wv = hn::Load(df, w + i * kPanelCols + c * kChunk + j * kLanes);
 #pragma clang loop unroll(full)
-        for (size_t b = 0; b < kB; ++b) a[i][b] = FusedMulAdd(wv, xv[b], a[i][b]);
+        for (size_t b = 0; b < kB; ++b) a[i * kB + b] = FusedMulAdd(wv, xv[b], a[i * kB + b]);
       }
     }
 #pragma clang loop unroll(full)
     for (size_t i = 0; i < kR; ++i) {
 #pragma clang loop unroll(full)
       for (size_t b = 0; b < kB; ++b) {
-        hn::Store(a[i][b], df, acc + (i * kBatchGroup + b) * kChunk + j * kLanes);
+        hn::Store(VF(a[i * kB + b]), df, acc + (i * kBatchGroup + b) * kChunk + j * kLanes);
       }
     }
   }
@@ -201,23 +206,27 @@ HWY_INLINE void DecodePanelRow(const Decoder& dec, typename Decoder::Cursor& cur
   const size_t end = c0 + n;
   size_t c = c0;
   for (; c + kStep <= std::min(end, full); c += kStep) {
-    VF w[kStep * kVecs];
+    VecArray<DF, kStep * kVecs> w;
     dec.Prefetch(cur, c);
     dec.template DecodeStep<kSafe>(cur, c, w);
 #pragma clang loop unroll(full)
     for (size_t v = 0; v < kStep * kVecs; ++v) {
-      hn::Store(w[v], df, panel + (c - c0) * kChunk + v * kLanes);
+      hn::Store(VF(w[v]), df, panel + (c - c0) * kChunk + v * kLanes);
     }
   }
-  VF w[kVecs];
+  VecArray<DF, kVecs> w;
   for (; c < std::min(end, full); ++c) {
     dec.template Decode<kSafe>(cur, c, w);
-    for (size_t j = 0; j < kVecs; ++j) hn::Store(w[j], df, panel + (c - c0) * kChunk + j * kLanes);
+    for (size_t j = 0; j < kVecs; ++j) {
+      hn::Store(VF(w[j]), df, panel + (c - c0) * kChunk + j * kLanes);
+    }
   }
   if (c < end) {
     dec.DecodeTail(cur, c, w);
     ZeroBeyond(cols - c * kChunk, w);
-    for (size_t j = 0; j < kVecs; ++j) hn::Store(w[j], df, panel + (c - c0) * kChunk + j * kLanes);
+    for (size_t j = 0; j < kVecs; ++j) {
+      hn::Store(VF(w[j]), df, panel + (c - c0) * kChunk + j * kLanes);
+    }
   }
 }
 
@@ -271,7 +280,7 @@ HWY_INLINE void GemmRows(const Decoder& dec, size_t cols, const GemvOperands& io
       const size_t y_row = io.rows * (io.y_f16 ? 2 : 4);
       for (size_t i = 0; i < nr; ++i) {
         for (size_t b = 0; b < nb; ++b) {
-          VF p[kVecs];
+          VecArray<DF, kVecs> p;
           const float* a = acc + (i * kBatchGroup + b) * kChunk;
           for (size_t j = 0; j < kVecs; ++j) p[j] = hn::Load(df, a + j * kLanes);
           StoreResult(ReduceCanonical(p), io.y + (b0 + b) * y_row, r0 + i, io.y_f16);

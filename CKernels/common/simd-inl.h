@@ -49,6 +49,64 @@ constexpr size_t kLanes = hn::MaxLanes(DF());
 constexpr size_t kVecs = kChunk / kLanes;
 static_assert(kChunk % kLanes == 0, "vector width must divide the chunk");
 
+// SVE vectors are sizeless: they cannot be array elements or struct members, nor be reached by
+// pointer arithmetic. Kernels hold groups of vectors as VecArray<D, N> and pass them as
+// VecSpan<D>: a plain array and pointer on every other target (the compiler sees the code it
+// always saw), lanes in a stack buffer on SVE (each access a load or a store).
+#undef WK_SIZELESS_VECTORS
+#if HWY_ARCH_ARM_A64 && (HWY_TARGET & (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128))
+#define WK_SIZELESS_VECTORS 1
+#else
+#define WK_SIZELESS_VECTORS 0
+#endif
+
+#if WK_SIZELESS_VECTORS
+// One vector of a VecSpan: reads load it, assignments store it.
+template <class D>
+class VecRef {
+ public:
+  using V = hn::Vec<D>;
+  explicit VecRef(hn::TFromD<D>* p) : p_(p) {}
+  HWY_INLINE operator V() const { return hn::LoadU(D(), p_); }
+  HWY_INLINE VecRef& operator=(V v) {
+    hn::StoreU(v, D(), p_);
+    return *this;
+  }
+  HWY_INLINE VecRef& operator=(const VecRef& other) { return *this = V(other); }
+
+ private:
+  hn::TFromD<D>* p_;
+};
+
+template <class D>
+class VecSpan {
+ public:
+  static constexpr size_t kStride = hn::MaxLanes(D());
+  explicit VecSpan(hn::TFromD<D>* p) : p_(p) {}
+  HWY_INLINE VecRef<D> operator[](size_t i) const { return VecRef<D>(p_ + i * kStride); }
+  HWY_INLINE VecSpan operator+(size_t i) const { return VecSpan(p_ + i * kStride); }
+
+ private:
+  hn::TFromD<D>* p_;
+};
+
+template <class D, size_t N>
+class VecArray {
+ public:
+  HWY_INLINE VecRef<D> operator[](size_t i) { return VecSpan<D>(lanes_)[i]; }
+  HWY_INLINE operator VecSpan<D>() { return VecSpan<D>(lanes_); }
+  HWY_INLINE VecSpan<D> operator+(size_t i) { return VecSpan<D>(lanes_) + i; }
+
+ private:
+  HWY_ALIGN hn::TFromD<D> lanes_[N * VecSpan<D>::kStride];
+};
+#else
+template <class D>
+using VecSpan = hn::Vec<D>*;
+template <class D, size_t N>
+using VecArray = hn::Vec<D>[N];
+#endif
+
 // x86 AVX2 and AVX-512 have F16C; NEON converts natively. The others use exact integer code,
 // because Highway 1.0.3's emulation truncates and mishandles infinities and NaNs.
 #undef WK_NATIVE_F16
@@ -142,10 +200,10 @@ HWY_INLINE VF PreferDataNaN(VF result, VF a) {
 }
 
 // Reduces the 16 partial sums with the fixed tree and replaces a NaN by the canonical NaN.
-HWY_INLINE float ReduceCanonical(const VF* acc) {
+HWY_INLINE float ReduceCanonical(VecSpan<DF> acc) {
   const DF df;
   HWY_ALIGN float p[kChunk];
-  for (size_t j = 0; j < kVecs; ++j) hn::Store(acc[j], df, p + j * kLanes);
+  for (size_t j = 0; j < kVecs; ++j) hn::Store(VF(acc[j]), df, p + j * kLanes);
   float q[8];
   for (size_t i = 0; i < 8; ++i) q[i] = p[i] + p[i + 8];
   for (size_t i = 0; i < 4; ++i) q[i] = q[i] + q[i + 4];
@@ -170,13 +228,13 @@ struct XRow {
   size_t cols;
 
   // Full chunk c (requires 16c + 16 <= cols).
-  HWY_INLINE void Load(size_t c, VF* xv) const {
+  HWY_INLINE void Load(size_t c, VecSpan<DF> xv) const {
     const DF df;
     for (size_t j = 0; j < kVecs; ++j) xv[j] = hn::LoadU(df, x + c * kChunk + j * kLanes);
   }
 
   // The last, partial chunk: lanes at or beyond cols are +0.
-  HWY_INLINE void LoadTail(size_t c, VF* xv) const {
+  HWY_INLINE void LoadTail(size_t c, VecSpan<DF> xv) const {
     const DF df;
     HWY_ALIGN float t[kChunk] = {};
     std::memcpy(t, x + c * kChunk, sizeof(float) * (cols - c * kChunk));
@@ -195,12 +253,12 @@ HWY_INLINE void WidenF16Row(const uint16_t* src, size_t n, float* dst) {
 
 // Zeroes the weight lanes at or beyond `valid` columns of a chunk, so that padding lanes add
 // fma(0, 0, p) = p (p is never -0: it starts at +0 and a sum of zeros rounds to +0).
-HWY_INLINE void ZeroBeyond(size_t valid, VF* w) {
+HWY_INLINE void ZeroBeyond(size_t valid, VecSpan<DF> w) {
   const DF df;
   for (size_t j = 0; j < kVecs; ++j) {
     const size_t begin = j * kLanes;
     const size_t n = valid > begin ? valid - begin : 0;
-    w[j] = hn::IfThenElseZero(hn::FirstN(df, n), w[j]);
+    w[j] = hn::IfThenElseZero(hn::FirstN(df, n), VF(w[j]));
   }
 }
 

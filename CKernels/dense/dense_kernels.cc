@@ -38,17 +38,17 @@ struct DenseDecoder {
   size_t FastRows() const { return rows; }
 
   template <bool kSafe>
-  HWY_INLINE void DecodeStep(size_t r, size_t c, VF* out) const {
+  HWY_INLINE void DecodeStep(size_t r, size_t c, VecSpan<DF> out) const {
     Decode<kSafe>(r, c, out);
   }
 
   template <bool kSafe>
-  HWY_INLINE void Decode(size_t r, size_t c, VF* out) const {
+  HWY_INLINE void Decode(size_t r, size_t c, VecSpan<DF> out) const {
     const T* p = w + r * cols + c * kChunk;
     for (size_t j = 0; j < kVecs; ++j) out[j] = Load(p + j * kLanes);
   }
 
-  HWY_INLINE void DecodeTail(size_t r, size_t c, VF* out) const {
+  HWY_INLINE void DecodeTail(size_t r, size_t c, VecSpan<DF> out) const {
     HWY_ALIGN T t[kChunk] = {};
     std::memcpy(t, w + r * cols + c * kChunk, sizeof(T) * (cols - c * kChunk));
     for (size_t j = 0; j < kVecs; ++j) out[j] = Load(t + j * kLanes);

@@ -171,10 +171,17 @@ void wk_context_init(wk_context* ctx);
  */
 size_t wk_compiled_targets(uint64_t* targets, size_t capacity);
 
-/** Bitwise OR of the compiled targets this CPU can run. Computed once, then cached. */
+/**
+ * Bitwise OR of the compiled targets this CPU can run. Computed once, then cached. SVE and SVE2
+ * count only with vectors of 512 bits or more (SVE_256 and SVE2_128 cover 256 and 128 bits).
+ */
 uint64_t wk_supported_targets(void);
 
-/** The target used when wk_context.target is 0. */
+/**
+ * The target used when wk_context.target is 0: the best supported one, except that on Arm NEON is
+ * preferred to the SVE targets (exact and tested like every target, but not yet tuned on SVE
+ * hardware); set wk_context.target to use one.
+ */
 uint64_t wk_best_target(void);
 
 /** Highway's name of a target ("AVX2", "AVX3_DL", "EMU128"...), or "unknown". Static storage. */

@@ -52,7 +52,7 @@ constexpr IndexLayout<kBits> kIndexLayout = IndexLayout<kBits>::Make();
 
 // Index fields of one chunk from 16 readable bytes at p (the chunk uses the first 2n).
 template <int kBits>
-WK_DECODE_INLINE void DecodeIndices(const uint8_t* p, VU* idx) {
+WK_DECODE_INLINE void DecodeIndices(const uint8_t* p, VecSpan<DU> idx) {
   const DU du;
   const D8 d8;
   const hn::Vec<D8> bytes = hn::LoadDup128(d8, p);
@@ -79,7 +79,7 @@ HWY_INLINE void SafeChunkBytes(const uint8_t* buf, size_t nbytes, uint64_t bit, 
 
 // The chunk whose first index is at bit `bit` of buf[0, nbytes), without reading outside buf.
 template <int kBits>
-WK_DECODE_INLINE void DecodeIndicesSafe(const uint8_t* buf, size_t nbytes, uint64_t bit, VU* idx) {
+WK_DECODE_INLINE void DecodeIndicesSafe(const uint8_t* buf, size_t nbytes, uint64_t bit, VecSpan<DU> idx) {
   HWY_ALIGN uint8_t aligned[16];
   SafeChunkBytes<kBits>(buf, nbytes, bit, aligned);
   DecodeIndices<kBits>(aligned, idx);

@@ -21,7 +21,7 @@ HWY_BEFORE_NAMESPACE();
 namespace wk {
 namespace HWY_NAMESPACE {
 
-HWY_INLINE void StoreEntries(const VU* v, uint32_t elem_bytes, uint8_t* out) {
+HWY_INLINE void StoreEntries(VecSpan<DU> v, uint32_t elem_bytes, uint8_t* out) {
   const DU du;
   const DI di;
   for (size_t j = 0; j < kVecs; ++j) {
@@ -43,13 +43,13 @@ void LutGatherBits(const LutRun& run) {
   const size_t chunks = (run.count + kChunk - 1) / kChunk;
   for (size_t c = 0; c < chunks; ++c) {
     const uint64_t bit = run.bit0 + uint64_t{c} * kChunk * kBits;
-    VU idx[kVecs];
+    VecArray<DU, kVecs> idx;
     if ((bit & 7) == 0 && (bit >> 3) + 16 <= run.index_bytes) {
       DecodeIndices<kBits>(run.indices + (bit >> 3), idx);
     } else {
       DecodeIndicesSafe<kBits>(run.indices, run.index_bytes, bit, idx);
     }
-    VU v[kVecs];
+    VecArray<DU, kVecs> v;
     for (size_t j = 0; j < kVecs; ++j) v[j] = Lookup<kBits>(run.table, idx[j]);
     uint8_t* out = run.out + c * kChunk * run.elem_bytes;
     const size_t valid = std::min(kChunk, run.count - c * kChunk);
@@ -85,7 +85,7 @@ void LutMatrixDecompressScaled(const LutMatrixPlan& plan, uint8_t* out, size_t r
   for (size_t r = r0; r < r1; ++r) {
     uint8_t* row_out = out + r * plan.cols * elem;
     for (size_t c = 0; c < chunks; ++c) {
-      VF w[kVecs];
+      VecArray<DF, kVecs> w;
       dec.DecodeExact(r, c, w);
       HWY_ALIGN uint8_t t[kChunk * 4];
       for (size_t j = 0; j < kVecs; ++j) {

@@ -76,7 +76,7 @@ constexpr PlaneLayout kPlaneLayout = PlaneLayout::Make();
 // Four byte shuffles fetch the four bytes of every entry ("byte planes" of the table) and two
 // rounds of interleaving assemble the fp32 lanes: on AVX2 about half the shuffle work of two
 // 8-entry permutes and a blend per 8 weights. w receives 4 vectors in natural column order.
-HWY_INLINE void Lookup4Planes(const uint8_t* p, const uint8_t* planes, VF* w) {
+HWY_INLINE void Lookup4Planes(const uint8_t* p, const uint8_t* planes, VecSpan<DF> w) {
   const DF df;
   const D8 d8;
   const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
@@ -105,7 +105,7 @@ HWY_INLINE void Lookup4Planes(const uint8_t* p, const uint8_t* planes, VF* w) {
 // (Zen 3: under 2 G lanes/s): scalar loads into a stack buffer run on the load/store ports
 // instead, beside the vector work, and measured several times faster there.
 template <int kBits>
-HWY_INLINE void LookupScalar(const uint8_t* p, const uint32_t* table, VF* w) {
+HWY_INLINE void LookupScalar(const uint8_t* p, const uint32_t* table, VecSpan<DF> w) {
   const DF df;
   HWY_ALIGN uint32_t values[kChunk];
   if constexpr (kBits == 8) {
@@ -161,7 +161,7 @@ struct LutMatrixDecoder {
 
   // kStepChunks full chunks starting at chunk c (kStepChunks * kVecs vectors).
   template <bool kSafe>
-  WK_DECODE_INLINE void DecodeStep(size_t r, size_t c, VF* w) const {
+  WK_DECODE_INLINE void DecodeStep(size_t r, size_t c, VecSpan<DF> w) const {
     if constexpr (kStepChunks > 1 && !kSafe) {
       const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
       const size_t table = plan.row_info[r].table_offset + plan.chunk_table_offset[c];
@@ -173,7 +173,7 @@ struct LutMatrixDecoder {
   }
 
   template <bool kSafe>
-  WK_DECODE_INLINE void Decode(size_t r, size_t c, VF* w) const {
+  WK_DECODE_INLINE void Decode(size_t r, size_t c, VecSpan<DF> w) const {
     const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
     if constexpr (kBits == 4 && kPlanes4 && kPlaneStepChunks == 1 && kLayout != LutLayout::kGeneral) {
       // One chunk is one byte-plane step.
@@ -195,7 +195,7 @@ struct LutMatrixDecoder {
       const size_t table = plan.row_info[r].table_offset + plan.chunk_table_offset[c];
       LookupScalar<kBits>(p, plan.value_tables.data() + table, w);
     } else {
-      VU idx[kVecs];
+      VecArray<DU, kVecs> idx;
       if constexpr (kSafe) {
         DecodeIndicesSafe<kBits>(plan.indices, plan.index_bytes, bit, idx);
       } else {
@@ -206,12 +206,12 @@ struct LutMatrixDecoder {
     Scale<false>(r, c, w);
   }
 
-  WK_DECODE_INLINE void DecodeTail(size_t r, size_t c, VF* w) const { Decode<true>(r, c, w); }
+  WK_DECODE_INLINE void DecodeTail(size_t r, size_t c, VecSpan<DF> w) const { Decode<true>(r, c, w); }
 
   // Weights exactly as decompression defines them: the NaN rule applies to the scaling (the
   // GEMV skips it, since it canonicalises NaN outputs anyway).
-  WK_DECODE_INLINE void DecodeExact(size_t r, size_t c, VF* w) const {
-    VU idx[kVecs];
+  WK_DECODE_INLINE void DecodeExact(size_t r, size_t c, VecSpan<DF> w) const {
+    VecArray<DU, kVecs> idx;
     const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
     DecodeIndicesSafe<kBits>(plan.indices, plan.index_bytes, bit, idx);
     Lookups(r, c, idx, w);
@@ -219,7 +219,7 @@ struct LutMatrixDecoder {
   }
 
  private:
-  HWY_INLINE void Lookups(size_t r, size_t c, const VU* idx, VF* w) const {
+  HWY_INLINE void Lookups(size_t r, size_t c, VecSpan<DU> idx, VecSpan<DF> w) const {
     const DF df;
     const size_t row_offset = plan.row_info[r].table_offset;
     if (kLayout != LutLayout::kGeneral || plan.chunk_aligned_groups) {
@@ -241,7 +241,7 @@ struct LutMatrixDecoder {
   }
 
   template <bool kNaNRule>
-  HWY_INLINE void Scale(size_t r, size_t c, VF* w) const {
+  HWY_INLINE void Scale(size_t r, size_t c, VecSpan<DF> w) const {
     if constexpr (kLayout == LutLayout::kPlain) {
       return;
     } else {

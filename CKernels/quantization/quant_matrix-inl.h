@@ -28,7 +28,7 @@ using VI = hn::Vec<DI>;
 
 // 16 lanes of T (int8_t or uint8_t) widened to kVecs int32 vectors.
 template <typename T>
-WK_DECODE_INLINE void WidenChunkInts(hn::Vec<hn::Full128<T>> q, VI* out) {
+WK_DECODE_INLINE void WidenChunkInts(hn::Vec<hn::Full128<T>> q, VecSpan<DI> out) {
   const auto widen = [](auto d_narrow, auto v) -> VI {
     (void)d_narrow;
     if constexpr (std::is_signed_v<T>) {
@@ -90,7 +90,7 @@ HWY_INLINE bool LayoutFits(const QuantScaleGrid& grid) {
 // 16 integers of T at p, widened straight from memory (one load-and-extend per vector, no
 // shuffle to split a 16-byte load).
 template <typename T>
-WK_DECODE_INLINE void LoadChunkInts(const T* p, VI* out) {
+WK_DECODE_INLINE void LoadChunkInts(const T* p, VecSpan<DI> out) {
   const hn::Rebind<T, DI> dn;
   for (size_t j = 0; j < kVecs; ++j) {
     if constexpr (std::is_signed_v<T>) {
@@ -105,13 +105,13 @@ WK_DECODE_INLINE void LoadChunkInts(const T* p, VI* out) {
 // the grid's (a constant where the caller knows it).
 template <ScaleLayout kLayout>
 WK_DECODE_INLINE void DequantizeChunk(const QuantScaleGrid& grid, bool round_f16, size_t r,
-                                      size_t c, const VI* qi, VF* w) {
+                                      size_t c, VecSpan<DI> qi, VecSpan<DF> w) {
   const DF df;
   const size_t row = r / grid.rows_per_block * grid.scale_cols;
   const float* scale = grid.scale.data() + row;
   const float* offset = grid.offset.data() + row;
-  VF s[kVecs];
-  VF o[kVecs];
+  VecArray<DF, kVecs> s;
+  VecArray<DF, kVecs> o;
   if (kLayout == ScaleLayout::kRow) {
     for (size_t j = 0; j < kVecs; ++j) s[j] = hn::Set(df, scale[0]);
   } else if (kLayout == ScaleLayout::kChunk || grid.chunk_uniform) {
@@ -170,14 +170,14 @@ struct QuantMatrixDecoder {
   }
 
   template <bool kSafe>
-  HWY_INLINE void DecodeStep(size_t r, size_t c, VF* w) const {
+  HWY_INLINE void DecodeStep(size_t r, size_t c, VecSpan<DF> w) const {
     Decode<kSafe>(r, c, w);
   }
 
   template <bool kSafe>
-  HWY_INLINE void Decode(size_t r, size_t c, VF* w) const {
+  HWY_INLINE void Decode(size_t r, size_t c, VecSpan<DF> w) const {
     const uint64_t element = uint64_t{r} * plan.cols + c * kChunk;
-    VI qi[kVecs];
+    VecArray<DI, kVecs> qi;
     if constexpr (kNibbles) {
       // 16 nibbles: 8 bytes, or 9 when the chunk starts mid-byte (all inside the chunk).
       const uint8_t* p = plan.data + element / 2;
@@ -191,7 +191,7 @@ struct QuantMatrixDecoder {
     DequantizeChunk<kLayout>(plan.grid, kF16, r, c, qi, w);
   }
 
-  HWY_INLINE void DecodeTail(size_t r, size_t c, VF* w) const {
+  HWY_INLINE void DecodeTail(size_t r, size_t c, VecSpan<DF> w) const {
     const uint64_t element = uint64_t{r} * plan.cols + c * kChunk;
     const size_t valid = plan.cols - c * kChunk;
     HWY_ALIGN T t[kChunk] = {};
@@ -199,7 +199,7 @@ struct QuantMatrixDecoder {
       const uint32_t raw = ReadRawElement(plan.data, plan.data_dtype, element + i);
       t[i] = static_cast<T>(raw);
     }
-    VI qi[kVecs];
+    VecArray<DI, kVecs> qi;
     LoadChunkInts(t, qi);
     DequantizeChunk<kLayout>(plan.grid, kF16, r, c, qi, w);
   }

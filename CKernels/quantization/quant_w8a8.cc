@@ -67,33 +67,41 @@ HWY_INLINE void DotRows(const QuantMatrixPlan& plan, size_t r0, const int16_t* x
   DotRowsVnni(w, cols, kRows, xu, plan.row_sums.data() + r0, dots);
 #else
   (void)xu;
-  const hn::ScalableTag<int16_t> d16;
-  const hn::Repartition<int32_t, decltype(d16)> d32;
+  // At most 32 lanes: QuantizeW8A8Activations pads each row by 64, and VNNI aside no target
+  // gains from wider vectors here.
+  const hn::CappedTag<int16_t, 32> d16;
+  using D32 = hn::Repartition<int32_t, decltype(d16)>;
+  using V32 = hn::Vec<D32>;
+  const D32 d32;
   const hn::Rebind<int8_t, decltype(d16)> d8;
-  constexpr size_t kStep = hn::MaxLanes(d16);
-  hn::Vec<decltype(d32)> sum0[kRows];
-  hn::Vec<decltype(d32)> sum1[kRows];
+  const size_t step = hn::Lanes(d16);
+  VecArray<D32, kRows> sum0;
+  VecArray<D32, kRows> sum1;
   for (size_t i = 0; i < kRows; ++i) sum0[i] = sum1[i] = hn::Zero(d32);
   size_t k = 0;
-  for (; k + kStep <= cols; k += kStep) {
+  for (; k + step <= cols; k += step) {
     const auto xv = hn::LoadU(d16, xq + k);
     for (size_t i = 0; i < kRows; ++i) {
       const auto wv = hn::PromoteTo(d16, hn::LoadU(d8, w + i * cols + k));
-      sum0[i] = hn::ReorderWidenMulAccumulate(d32, wv, xv, sum0[i], sum1[i]);
+      V32 odd = sum1[i];
+      sum0[i] = hn::ReorderWidenMulAccumulate(d32, wv, xv, V32(sum0[i]), odd);
+      sum1[i] = odd;
     }
   }
   if (k < cols) {
     // xq is zero beyond cols; the weights' tail is copied so that nothing past the row is read.
     const auto xv = hn::LoadU(d16, xq + k);
     for (size_t i = 0; i < kRows; ++i) {
-      HWY_ALIGN int8_t t[kStep] = {};
+      HWY_ALIGN int8_t t[hn::MaxLanes(d16)] = {};
       std::memcpy(t, w + i * cols + k, cols - k);
       const auto wv = hn::PromoteTo(d16, hn::Load(d8, t));
-      sum0[i] = hn::ReorderWidenMulAccumulate(d32, wv, xv, sum0[i], sum1[i]);
+      V32 odd = sum1[i];
+      sum0[i] = hn::ReorderWidenMulAccumulate(d32, wv, xv, V32(sum0[i]), odd);
+      sum1[i] = odd;
     }
   }
   for (size_t i = 0; i < kRows; ++i) {
-    dots[i] = hn::GetLane(hn::SumOfLanes(d32, hn::RearrangeToOddPlusEven(sum0[i], sum1[i])));
+    dots[i] = hn::GetLane(hn::SumOfLanes(d32, hn::RearrangeToOddPlusEven(V32(sum0[i]), V32(sum1[i]))));
   }
 #endif
 }

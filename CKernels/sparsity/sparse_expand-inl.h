@@ -63,7 +63,7 @@ HWY_INLINE VF32x4 ExpandF32Group(const uint8_t* p, uint32_t m) {
 }
 
 // A chunk's 16 columns from its two expanded fp16 groups, as exact fp32 vectors.
-HWY_INLINE void WidenChunk(V16x8 lo, V16x8 hi, VF* w) {
+HWY_INLINE void WidenChunk(V16x8 lo, V16x8 hi, VecSpan<DF> w) {
 #if HWY_MAX_BYTES >= 64
   w[0] = WidenF16(hn::Combine(DU16(), hi, lo));
 #elif HWY_MAX_BYTES == 32
@@ -79,13 +79,14 @@ HWY_INLINE void WidenChunk(V16x8 lo, V16x8 hi, VF* w) {
 }
 
 // A chunk's 16 columns from its four expanded fp32 groups.
-HWY_INLINE void AssembleChunk(const VF32x4* g, VF* w) {
+HWY_INLINE void AssembleChunk(VecSpan<DF32x4> g, VecSpan<DF> w) {
 #if HWY_MAX_BYTES >= 64
   const hn::Half<DF> dh;
-  w[0] = hn::Combine(DF(), hn::Combine(dh, g[3], g[2]), hn::Combine(dh, g[1], g[0]));
+  w[0] = hn::Combine(DF(), hn::Combine(dh, VF32x4(g[3]), VF32x4(g[2])),
+                     hn::Combine(dh, VF32x4(g[1]), VF32x4(g[0])));
 #elif HWY_MAX_BYTES == 32
-  w[0] = hn::Combine(DF(), g[1], g[0]);
-  w[1] = hn::Combine(DF(), g[3], g[2]);
+  w[0] = hn::Combine(DF(), VF32x4(g[1]), VF32x4(g[0]));
+  w[1] = hn::Combine(DF(), VF32x4(g[3]), VF32x4(g[2]));
 #else
   for (size_t j = 0; j < kVecs; ++j) w[j] = g[j];
 #endif
@@ -95,7 +96,7 @@ HWY_INLINE void AssembleChunk(const VF32x4* g, VF* w) {
 // `nz` (advanced past them). Without kSafe, 16 bytes past each group's first value are readable.
 template <bool kSafe>
 WK_DECODE_INLINE void ExpandChunkF16(const uint8_t* values, size_t value_bytes, uint64_t& nz,
-                               uint32_t bits, VF* w) {
+                               uint32_t bits, VecSpan<DF> w) {
 #if HWY_TARGET == HWY_AVX3_DL
   (void)value_bytes;
   const hn::Vec<DU16> e{_mm256_maskz_expandloadu_epi16(static_cast<__mmask16>(bits),
@@ -116,14 +117,14 @@ WK_DECODE_INLINE void ExpandChunkF16(const uint8_t* values, size_t value_bytes, 
 
 template <bool kSafe>
 WK_DECODE_INLINE void ExpandChunkF32(const uint8_t* values, size_t value_bytes, uint64_t& nz,
-                               uint32_t bits, VF* w) {
+                               uint32_t bits, VecSpan<DF> w) {
 #if HWY_TARGET <= HWY_AVX3
   (void)value_bytes;
   w[0] = VF{_mm512_maskz_expandloadu_ps(static_cast<__mmask16>(bits), values + 4 * nz)};
   nz += hwy::PopCount(bits);
 #else
   HWY_ALIGN uint8_t scratch[4][16];
-  VF32x4 g[4];
+  VecArray<DF32x4, 4> g;
   for (size_t i = 0; i < 4; ++i) {
     const uint32_t m = (bits >> (4 * i)) & 0xFu;
     g[i] = ExpandF32Group(GroupSource<kSafe>(values, value_bytes, 4 * nz, scratch[i]), m);
@@ -158,7 +159,7 @@ WK_DECODE_INLINE hn::Vec<hn::Full128<T>> ExpandChunkBytes(hn::Vec<hn::Full128<T>
 }
 
 // Zeroes the weights of a chunk whose mask bit is clear (sparse_to_dense writes +0 there).
-WK_DECODE_INLINE void ZeroUnmasked(uint32_t bits, VF* w) {
+WK_DECODE_INLINE void ZeroUnmasked(uint32_t bits, VecSpan<DF> w) {
   const DF df;
   const DU du;
   alignas(64) static constexpr uint32_t kLaneBit[kChunk] = {
@@ -167,7 +168,7 @@ WK_DECODE_INLINE void ZeroUnmasked(uint32_t bits, VF* w) {
   const VU b = hn::Set(du, bits);
   for (size_t j = 0; j < kVecs; ++j) {
     const auto set = hn::TestBit(b, hn::Load(du, kLaneBit + j * kLanes));
-    w[j] = hn::IfThenElseZero(hn::RebindMask(df, set), w[j]);
+    w[j] = hn::IfThenElseZero(hn::RebindMask(df, set), VF(w[j]));
   }
 }
 
@@ -188,19 +189,19 @@ struct SparseMaskDecoder {
   size_t FastRows() const { return plan.fast_rows; }
 
   template <bool kSafe, class Cursor>
-  HWY_INLINE void DecodeStep(Cursor& cur, size_t c, VF* w) const {
+  HWY_INLINE void DecodeStep(Cursor& cur, size_t c, VecSpan<DF> w) const {
     Decode<kSafe>(cur, c, w);
   }
 
   template <bool kSafe, class Cursor>
-  HWY_INLINE void Decode(Cursor& cur, size_t c, VF* w) const {
+  HWY_INLINE void Decode(Cursor& cur, size_t c, VecSpan<DF> w) const {
     const uint32_t bits = ChunkMaskBits<kSafe>(plan.mask, plan.mask_bytes, cur.bit);
     cur.bit += kChunk;
     static_cast<const Derived*>(this)->template Expand<kSafe>(cur, c, bits, w);
   }
 
   template <class Cursor>
-  HWY_INLINE void DecodeTail(Cursor& cur, size_t c, VF* w) const {
+  HWY_INLINE void DecodeTail(Cursor& cur, size_t c, VecSpan<DF> w) const {
     const size_t valid = plan.cols - c * kChunk;
     const uint32_t bits =
         ChunkMaskBits<true>(plan.mask, plan.mask_bytes, cur.bit) & ((1u << valid) - 1);

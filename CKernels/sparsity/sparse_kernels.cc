@@ -45,7 +45,7 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16>> 
   }
 
   template <bool kSafe>
-  HWY_INLINE void Expand(Cursor& cur, size_t c, uint32_t bits, VF* w) const {
+  HWY_INLINE void Expand(Cursor& cur, size_t c, uint32_t bits, VecSpan<DF> w) const {
     if constexpr (kLut) {
       // The chunk's values looked up into a small buffer, then scattered like stored values.
       HWY_ALIGN uint8_t buffer[16 * kElemBytes];

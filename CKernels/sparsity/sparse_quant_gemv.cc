@@ -50,10 +50,10 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
   }
 
   template <bool kSafe>
-  HWY_INLINE void Expand(Cursor& cur, size_t c, uint32_t bits, VF* w) const {
+  HWY_INLINE void Expand(Cursor& cur, size_t c, uint32_t bits, VecSpan<DF> w) const {
     const hn::Vec<D16> q = ExpandChunkBytes<T>(LoadValues<kSafe>(cur.nz), bits);
     cur.nz += hwy::PopCount(bits);
-    VI qi[kVecs];
+    VecArray<DI, kVecs> qi;
     WidenChunkInts<T>(q, qi);
     DequantizeChunk<kLayout>(plan.quant, kF16, cur.row, c, qi, w);
     ZeroUnmasked(bits, w);

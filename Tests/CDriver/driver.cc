@@ -130,6 +130,14 @@ int main(int argc, char** argv) {
     std::printf("FAILED: expected cpu %s\n", expect_cpu.c_str());
     ++total.failed;
   }
+  // The CPU's best target must be among those checked (an SVE target is checked though NEON is
+  // the library's default there).
+  if (!expect_cpu.empty() && std::find(targets.begin(), targets.end(),
+                                       static_cast<uint64_t>(cpu_targets & -cpu_targets)) ==
+                                 targets.end()) {
+    std::printf("FAILED: the cpu's target %s is not checked\n", cpu);
+    ++total.failed;
+  }
   if (!expect_target.empty() && expect_target != target) {
     std::printf("FAILED: expected target %s\n", expect_target.c_str());
     ++total.failed;
