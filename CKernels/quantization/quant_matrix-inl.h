@@ -149,7 +149,6 @@ template <int32_t kDType, bool kF16, ScaleLayout kLayout>
 struct QuantMatrixDecoder {
   static constexpr bool kNibbles = QuantDataType<kDType>::kNibbles;
   using T = typename QuantDataType<kDType>::T;
-  using D16 = hn::Full128<T>;
 
   static constexpr size_t kStepChunks = 1;
   static constexpr bool kMultiRow = kLayout != ScaleLayout::kGeneral;
