@@ -108,7 +108,9 @@ template <ScaleLayout kLayout>
 WK_DECODE_INLINE void DequantizeChunk(const QuantScaleGrid& grid, bool round_f16, size_t r,
                                       size_t c, VecSpan<DI> qi, VecSpan<DF> w) {
   const DF df;
-  const size_t row = r / grid.rows_per_block * grid.scale_cols;
+  // Per-row scales are the common case: skip the division (tens of cycles per chunk on Zen 3).
+  const size_t block_row = grid.rows_per_block == 1 ? r : r / grid.rows_per_block;
+  const size_t row = block_row * grid.scale_cols;
   const float* scale = grid.scale.data() + row;
   const float* offset = grid.offset.data() + row;
   VecArray<DF, kVecs> s;
