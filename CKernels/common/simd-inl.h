@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "common/float16.h"
@@ -189,6 +190,22 @@ HWY_INLINE hn::Vec<DU16> RoundToF16(VF v) {
 
 // The fp32 value of RN16(v): how fp16 weights computed in-register enter the GEMV.
 HWY_INLINE VF RoundThroughF16(VF v) { return WidenF16(RoundToF16(v)); }
+
+// 16 nibbles of `bits` as bytes: element 2i is the low nibble of byte i; int4 is sign-extended.
+template <typename T>
+WK_DECODE_INLINE hn::Vec<hn::Full128<T>> UnpackNibbles(uint64_t bits) {
+  const hn::Full128<uint8_t> d8;
+  const hn::Full128<uint64_t> d64;
+  const auto mask = hn::Set(d8, 0x0F);
+  const auto lo = hn::And(hn::BitCast(d8, hn::Set(d64, bits)), mask);
+  const auto hi = hn::And(hn::BitCast(d8, hn::Set(d64, bits >> 4)), mask);
+  auto v = hn::InterleaveLower(d8, lo, hi);
+  if constexpr (std::is_signed_v<T>) {
+    const auto eight = hn::Set(d8, 8);
+    v = hn::Sub(hn::Xor(v, eight), eight);
+  }
+  return hn::BitCast(hn::Full128<T>(), v);
+}
 
 // NaN rule of arithmetic decompression (docs/ARITHMETIC.md): when the data-side operand `a` of an
 // operation is NaN the result is `a` quieted, whichever NaN the hardware would have propagated.

@@ -56,22 +56,6 @@ WK_DECODE_INLINE void WidenChunkInts(hn::Vec<hn::Full128<T>> q, VecSpan<DI> out)
 #endif
 }
 
-// 16 nibbles of `bits` as bytes: element 2i is the low nibble of byte i; int4 is sign-extended.
-template <typename T>
-WK_DECODE_INLINE hn::Vec<hn::Full128<T>> UnpackNibbles(uint64_t bits) {
-  const hn::Full128<uint8_t> d8;
-  const hn::Full128<uint64_t> d64;
-  const auto mask = hn::Set(d8, 0x0F);
-  const auto lo = hn::And(hn::BitCast(d8, hn::Set(d64, bits)), mask);
-  const auto hi = hn::And(hn::BitCast(d8, hn::Set(d64, bits >> 4)), mask);
-  auto v = hn::InterleaveLower(d8, lo, hi);
-  if constexpr (std::is_signed_v<T>) {
-    const auto eight = hn::Set(d8, 8);
-    v = hn::Sub(hn::Xor(v, eight), eight);
-  }
-  return hn::BitCast(hn::Full128<T>(), v);
-}
-
 // Where a chunk's scale and offset come from. kGeneral: per-lane blocks, or a float offset
 // rounded to fp16 first (layouts coremltools does not emit). kChunk: one block per 16-column
 // chunk. kRow: one scale per row and no offset (coremltools' per-channel symmetric default), so

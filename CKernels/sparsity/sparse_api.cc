@@ -359,9 +359,21 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
     }
     if (plan->column_groups > 1) {
       const size_t group_cols = plan->cols / plan->column_groups;
-      plan->column_table_offset.resize(plan->cols);
+      // Padded to whole chunks: the kernels read a tail chunk's 16 offsets.
+      plan->column_table_offset.assign((plan->cols + 15) / 16 * 16, 0);
       for (size_t c = 0; c < plan->cols; ++c) {
         plan->column_table_offset[c] = static_cast<uint32_t>(c / group_cols * plan->entries);
+      }
+    } else if (plan->entries <= 16) {
+      const size_t planes = spec.elem_bytes;
+      plan->byte_planes.assign(static_cast<size_t>(spec.groups[0]) * planes * 16, 0);
+      for (size_t g = 0; g < static_cast<size_t>(spec.groups[0]); ++g) {
+        for (size_t e = 0; e < plan->entries; ++e) {
+          for (size_t b = 0; b < planes; ++b) {
+            plan->byte_planes[(g * planes + b) * 16 + e] =
+                static_cast<uint8_t>(plan->tables[g * plan->entries + e] >> (8 * b));
+          }
+        }
       }
     }
     plan->compressed_bytes += lut->nbytes;
@@ -383,8 +395,8 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
     ones += CountOnes(m, uint64_t{r} * plan->cols, uint64_t{r + 1} * plan->cols);
   }
   plan->row_start[plan->rows] = ones;
-  // Unchecked reads: 4 mask bytes from each full chunk's first byte and, for stored or
-  // quantized values, 16 bytes from the byte of each group's first value (at most the row's end).
+  // Unchecked reads: 4 mask bytes from each full chunk's first byte and 16 bytes from the byte
+  // of each group's first value or index (at most the row's end).
   const size_t full = plan->cols / 16;
   const uint32_t value_bits = DTypeBits(values->dtype);
   size_t fast = plan->rows;
@@ -393,29 +405,12 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
     const bool mask_ok =
         full == 0 || ((uint64_t{r} * plan->cols + 16 * (full - 1)) >> 3) + 4 <= plan->mask_bytes;
     const bool values_ok =
-        palettized || plan->row_start[r + 1] * value_bits / 8 + 16 <= plan->value_bytes;
+        plan->row_start[r + 1] * value_bits / 8 + 16 <= plan->value_bytes;
     if (mask_ok && values_ok) break;
     --fast;
   }
   plan->fast_rows = fast;
   return WK_OK;
-}
-
-// Rows [r0, r1) of the dense weights of a sparse + palettized matrix, element by element.
-void DecompressLut(const SparseMatrixPlan& plan, uint8_t* out, size_t r0, size_t r1) {
-  const uint32_t elem_bytes = plan.weight_dtype == WK_DTYPE_FP16 ? 2 : 4;
-  std::memset(out + r0 * plan.cols * elem_bytes, 0, (r1 - r0) * plan.cols * elem_bytes);
-  uint64_t j = plan.row_start[r0];
-  for (size_t r = r0; r < r1; ++r) {
-    const size_t table = r / plan.rows_per_group * plan.column_groups * plan.entries;
-    for (size_t c = 0; c < plan.cols; ++c) {
-      const uint64_t i = uint64_t{r} * plan.cols + c;
-      if (!Bit(plan.mask, i)) continue;
-      const size_t t = table + (plan.column_table_offset.empty() ? 0 : plan.column_table_offset[c]);
-      const uint32_t index = ReadPackedField(plan.values, plan.value_bytes, j++, plan.nbits);
-      std::memcpy(out + i * elem_bytes, &plan.tables[t + index], elem_bytes);
-    }
-  }
 }
 
 // Rows [r0, r1) of the dense weights of a sparse + quantized matrix: each non-zero dequantized
@@ -449,7 +444,7 @@ struct SparseMatrix final : wk_matrix {
   }
 
   void Decompress(uint64_t target, uint8_t* out, size_t r0, size_t r1) const override {
-    if (plan.kind == SparseValueKind::kLut) return DecompressLut(plan, out, r0, r1);
+    if (plan.kind == SparseValueKind::kLut) return RunSparseLutDecompress(target, plan, out, r0, r1);
     if (plan.kind == SparseValueKind::kQuant) return DecompressQuant(plan, out, r0, r1);
     // r0 * cols is a multiple of 8: the rows' mask starts on a byte.
     const uint32_t elem = plan.kind == SparseValueKind::kF16 ? 2 : 4;

@@ -145,17 +145,32 @@ HWY_INLINE uint32_t ChunkMaskBits(const uint8_t* mask, size_t mask_bytes, uint64
   return (word >> (bit & 7)) & 0xFFFFu;
 }
 
-// 16 one-byte lanes (lane i holding the chunk's i-th non-zero) scattered to the set bits of
-// the chunk's mask `bits`, zeros elsewhere.
-template <typename T>
-WK_DECODE_INLINE hn::Vec<hn::Full128<T>> ExpandChunkBytes(hn::Vec<hn::Full128<T>> packed, uint32_t bits) {
+// Byte selectors that scatter a chunk's packed one-byte values to the set bits of its mask
+// `bits`: lane i selects its non-zero's ordinal; pruned lanes have bit 7 set (select zero).
+HWY_INLINE hn::Vec<D8x16> ChunkExpandPattern(uint32_t bits) {
   const hn::Full128<uint64_t> d64;
   // The upper 8 lanes index past the lower byte's values; a zero selector stays negative.
   const uint32_t m0 = bits & 0xFFu;
   const uint64_t lo = kSparseExpandTables.u8[m0];
   const uint64_t hi = kSparseExpandTables.u8[bits >> 8] + 0x0101010101010101ull * hwy::PopCount(m0);
-  const auto pattern = hn::InterleaveLower(d64, hn::Set(d64, lo), hn::Set(d64, hi));
-  return hn::TableLookupBytesOr0(packed, hn::BitCast(hn::Full128<T>(), pattern));
+  return hn::BitCast(D8x16(), hn::InterleaveLower(d64, hn::Set(d64, lo), hn::Set(d64, hi)));
+}
+
+// 16 one-byte lanes (lane i holding the chunk's i-th non-zero) scattered to the set bits of
+// the chunk's mask `bits`, zeros elsewhere.
+template <typename T>
+WK_DECODE_INLINE hn::Vec<hn::Full128<T>> ExpandChunkBytes(hn::Vec<hn::Full128<T>> packed, uint32_t bits) {
+  return hn::TableLookupBytesOr0(packed, hn::BitCast(hn::Full128<T>(), ChunkExpandPattern(bits)));
+}
+
+// The 16 nibbles from nibble `odd` (0 or 1) of p on, as a little-endian word; 9 bytes at p are
+// readable. Branch-free: the parity of a running non-zero count is a coin flip to a predictor.
+HWY_INLINE uint64_t NibblesAt(const uint8_t* p, uint64_t odd) {
+  uint64_t word;
+  std::memcpy(&word, p, 8);
+  const uint64_t shift = 4 * odd;
+  // Two shifts: a single shift by 64 (odd == 0) would be undefined.
+  return (word >> shift) | ((static_cast<uint64_t>(p[8]) << 56) << (8 - shift));
 }
 
 // Zeroes the weights of a chunk whose mask bit is clear (sparse_to_dense writes +0 there).

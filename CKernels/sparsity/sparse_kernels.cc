@@ -1,4 +1,5 @@
-// Fused sparse GEMV (fp16, fp32 and LUT-coded non-zeros) and the sparse expansion behind
+// Fused sparse GEMV (fp16, fp32 and LUT-coded non-zeros), the decompression of sparse +
+// palettized matrices (the GEMV's decoder, storing raw bits) and the sparse expansion behind
 // constexpr_sparse_to_dense, compiled for every target (the expand itself: sparse_expand-inl.h).
 #include "common/hwy_config.h"
 
@@ -7,6 +8,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include <cstring>
+#include <type_traits>
 
 #include "common/simd-inl.h"
 #include "hwy/highway.h"
@@ -19,52 +21,80 @@ HWY_BEFORE_NAMESPACE();
 namespace wk {
 namespace HWY_NAMESPACE {
 
+// 16 LUT indices of `plan` from non-zero `nz` on, one per byte lane (lanes past the last
+// non-zero are unspecified but below 2^n). Without kSafe, 16 bytes from the first one's byte
+// are readable; the fields of a chunk span at most 7 + 16 n <= 128 bits from there.
+template <bool kSafe>
+HWY_INLINE hn::Vec<D8x16> LoadIndexFields(const SparseMatrixPlan& plan, uint64_t nz) {
+  const D8x16 d8;
+  HWY_ALIGN uint8_t scratch[16];
+  const uint64_t bit = nz * plan.nbits;
+  const uint8_t* p = GroupSource<kSafe>(plan.values, plan.value_bytes, bit >> 3, scratch);
+  if (plan.nbits == 8) return hn::LoadU(d8, p);
+  if (plan.nbits == 4) return UnpackNibbles<uint8_t>(NibblesAt(p, nz & 1));
+  // 1, 2, 3 and 6 bits: fields of a 128-bit window spread to bytes.
+  uint64_t word[2];
+  std::memcpy(word, p, 16);
+  const unsigned __int128 window =
+      ((static_cast<unsigned __int128>(word[1]) << 64) | word[0]) >> (bit & 7);
+  const uint32_t n = plan.nbits;
+  const uint8_t field = static_cast<uint8_t>((1u << n) - 1);
+  HWY_ALIGN uint8_t bytes[16];
+  for (uint32_t i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(window >> (n * i)) & field;
+  return hn::Load(d8, bytes);
+}
+
 // Weights of a sparse matrix row by row: mask bits, then the row's next values scattered to
 // them. The cursor carries the running value ordinal, started from the prepared row offsets.
-template <bool kLut, bool kF16>
-struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16>> {
+// LUT-coded values (kLut) are scattered as indices and then looked up: with kPlanes (at most 16
+// entries, one column group) by a byte shuffle per byte of the weight type, else lane by lane.
+template <bool kLut, bool kF16, bool kPlanes = false>
+struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, kPlanes>> {
   struct Cursor {
     uint64_t bit;    // mask stream position of the next chunk
     uint64_t nz;     // ordinal of the next non-zero
-    size_t table;    // kLut: offset of the row group's tables
+    size_t table;    // kLut: offset of the row group's tables (kPlanes: of its byte planes)
   };
 
   static constexpr uint32_t kElemBytes = kF16 ? 2 : 4;
+  static constexpr bool kIsLut = kLut;
 
   using SparseMaskDecoder<SparseMatrixDecoder>::SparseMaskDecoder;
   using SparseMaskDecoder<SparseMatrixDecoder>::plan;
 
   HWY_INLINE Cursor Begin(size_t r) const {
-    const size_t table = kLut ? (r / plan.rows_per_group) * plan.column_groups * plan.entries : 0;
+    const size_t group = kLut ? r / plan.rows_per_group : 0;
+    const size_t table = kPlanes ? group * kElemBytes * 16 : group * plan.column_groups * plan.entries;
     return Cursor{static_cast<uint64_t>(r) * plan.cols, plan.row_start[r], table};
   }
 
   HWY_INLINE void Prefetch(const Cursor& cur, size_t) const {
     PrefetchAt(plan.mask, (cur.bit >> 3) + 512);
-    if constexpr (!kLut) PrefetchAt(plan.values, cur.nz * kElemBytes + 1024);
+    if constexpr (kLut) {
+      PrefetchAt(plan.values, ((cur.nz * plan.nbits) >> 3) + 512);
+    } else {
+      PrefetchAt(plan.values, cur.nz * kElemBytes + 1024);
+    }
   }
 
   template <bool kSafe>
   HWY_INLINE void Expand(Cursor& cur, size_t c, uint32_t bits, VecSpan<DF> w) const {
-    if constexpr (kLut) {
-      // The chunk's values looked up into a small buffer, then scattered like stored values.
-      HWY_ALIGN uint8_t buffer[16 * kElemBytes];
-      size_t k = 0;
-      for (uint32_t m = bits; m != 0; m &= m - 1, ++k) {
-        size_t t = cur.table;
-        if (!plan.column_table_offset.empty()) {
-          t += plan.column_table_offset[c * kChunk + hwy::Num0BitsBelowLS1Bit_Nonzero32(m)];
-        }
-        const uint32_t index =
-            ReadPackedField(plan.values, plan.value_bytes, cur.nz + k, plan.nbits);
-        std::memcpy(buffer + k * kElemBytes, &plan.tables[t + index], kElemBytes);
-      }
-      cur.nz += k;
-      uint64_t local = 0;
+    if constexpr (kLut && kPlanes && kF16) {
+      V16x8 lo, hi;
+      PlanesF16(ChunkIndices<kSafe>(cur, bits), cur.table, lo, hi);
+      WidenChunk(lo, hi, w);
+    } else if constexpr (kLut && kPlanes) {
+      VecArray<DF32x4, 4> g;
+      PlanesF32(ChunkIndices<kSafe>(cur, bits), cur.table, g);
+      AssembleChunk(g, w);
+    } else if constexpr (kLut) {
+      HWY_ALIGN Raw raw[kChunk];
+      LaneEntries(ChunkIndices<kSafe>(cur, bits), cur.table, c, bits, raw);
       if constexpr (kF16) {
-        ExpandChunkF16<false>(buffer, sizeof(buffer), local, bits, w);
+        WidenChunk(hn::Load(D16x8(), raw), hn::Load(D16x8(), raw + 8), w);
       } else {
-        ExpandChunkF32<false>(buffer, sizeof(buffer), local, bits, w);
+        const DF df;
+        for (size_t j = 0; j < kVecs; ++j) w[j] = hn::BitCast(df, hn::Load(DU(), raw + j * kLanes));
       }
     } else if constexpr (kF16) {
       ExpandChunkF16<kSafe>(plan.values, plan.value_bytes, cur.nz, bits, w);
@@ -72,19 +102,148 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16>> 
       ExpandChunkF32<kSafe>(plan.values, plan.value_bytes, cur.nz, bits, w);
     }
   }
+
+  // Decompression (kLut): the raw bits of the chunk's 16 weights to out, so that every entry is
+  // copied bit for bit (signalling NaNs included), which a round trip through fp32 is not.
+  template <bool kSafe>
+  HWY_INLINE void ExpandRaw(Cursor& cur, size_t c, uint32_t bits, uint8_t* out) const {
+    if constexpr (kPlanes && kF16) {
+      V16x8 lo, hi;
+      PlanesF16(ChunkIndices<kSafe>(cur, bits), cur.table, lo, hi);
+      hn::StoreU(lo, D16x8(), reinterpret_cast<uint16_t*>(out));
+      hn::StoreU(hi, D16x8(), reinterpret_cast<uint16_t*>(out) + 8);
+    } else if constexpr (kPlanes) {
+      VecArray<DF32x4, 4> g;
+      PlanesF32(ChunkIndices<kSafe>(cur, bits), cur.table, g);
+      const hn::Full128<uint32_t> d32;
+      for (size_t i = 0; i < 4; ++i) {
+        hn::StoreU(hn::BitCast(d32, VF32x4(g[i])), d32, reinterpret_cast<uint32_t*>(out) + 4 * i);
+      }
+    } else {
+      HWY_ALIGN Raw raw[kChunk];
+      LaneEntries(ChunkIndices<kSafe>(cur, bits), cur.table, c, bits, raw);
+      std::memcpy(out, raw, sizeof(raw));
+    }
+  }
+
+ private:
+  using Raw = std::conditional_t<kF16, uint16_t, uint32_t>;
+
+  // The chunk's LUT indices scattered to its mask bits (pruned lanes: index 0, or with kPlanes
+  // a selector of bit 7, which every plane looks up as byte 0, so the weight is +0).
+  template <bool kSafe>
+  HWY_INLINE hn::Vec<D8x16> ChunkIndices(Cursor& cur, uint32_t bits) const {
+    const D8x16 d8;
+    const hn::Vec<D8x16> pattern = ChunkExpandPattern(bits);
+    hn::Vec<D8x16> idx = hn::TableLookupBytesOr0(LoadIndexFields<kSafe>(plan, cur.nz), pattern);
+    cur.nz += hwy::PopCount(bits);
+    if constexpr (kPlanes) idx = hn::Or(idx, hn::And(pattern, hn::Set(d8, 0x80)));
+    return idx;
+  }
+
+  // Bytes 0 and 1 of each lane's entry from planes 0 and 1, interleaved into fp16 bits.
+  HWY_INLINE void PlanesF16(hn::Vec<D8x16> idx, size_t table, V16x8& lo, V16x8& hi) const {
+    const D8x16 d8;
+    const uint8_t* planes = plan.byte_planes.data() + table;
+    const auto b0 = hn::TableLookupBytesOr0(hn::Load(d8, planes), idx);
+    const auto b1 = hn::TableLookupBytesOr0(hn::Load(d8, planes + 16), idx);
+    lo = hn::BitCast(D16x8(), hn::InterleaveLower(d8, b0, b1));
+    hi = hn::BitCast(D16x8(), hn::InterleaveUpper(d8, b0, b1));
+  }
+
+  // The four bytes of each lane's entry from planes 0-3, interleaved into fp32 bits, 4 lanes
+  // per vector in column order.
+  HWY_INLINE void PlanesF32(hn::Vec<D8x16> idx, size_t table, VecSpan<DF32x4> g) const {
+    const D8x16 d8;
+    const D16x8 d16;
+    V16x8 l01, h01;
+    PlanesF16(idx, table, l01, h01);
+    const uint8_t* planes = plan.byte_planes.data() + table;
+    const auto b2 = hn::TableLookupBytesOr0(hn::Load(d8, planes + 32), idx);
+    const auto b3 = hn::TableLookupBytesOr0(hn::Load(d8, planes + 48), idx);
+    const V16x8 l23 = hn::BitCast(d16, hn::InterleaveLower(d8, b2, b3));
+    const V16x8 h23 = hn::BitCast(d16, hn::InterleaveUpper(d8, b2, b3));
+    g[0] = hn::BitCast(DF32x4(), hn::InterleaveLower(d16, l01, l23));
+    g[1] = hn::BitCast(DF32x4(), hn::InterleaveUpper(d16, l01, l23));
+    g[2] = hn::BitCast(DF32x4(), hn::InterleaveLower(d16, h01, h23));
+    g[3] = hn::BitCast(DF32x4(), hn::InterleaveUpper(d16, h01, h23));
+  }
+
+  // Entry by entry (wide indices, or a table per column group): scalar loads run on the load
+  // ports beside the vector work, where gathers are slow on many cores. Pruned lanes read
+  // entry 0 and are cleared by their mask bit.
+  HWY_INLINE void LaneEntries(hn::Vec<D8x16> idx, size_t table, size_t c, uint32_t bits,
+                              Raw* raw) const {
+    HWY_ALIGN uint8_t index[16];
+    hn::Store(idx, D8x16(), index);
+    const uint32_t* entries = plan.tables.data() + table;
+    const uint32_t* column = plan.column_table_offset.empty()
+                                 ? nullptr
+                                 : plan.column_table_offset.data() + c * kChunk;
+    for (size_t i = 0; i < kChunk; ++i) {
+      const uint32_t offset = column != nullptr ? column[i] : 0;
+      raw[i] = static_cast<Raw>(entries[offset + index[i]] & (0u - ((bits >> i) & 1u)));
+    }
+  }
 };
 
-void SparseMatrixGemv(const SparseMatrixPlan& plan, const GemvOperands& io) {
-  const auto run = [&](const auto& dec) {
-    MatrixProduct(dec, plan.cols, io);
-  };
+// The decoder of a sparse matrix's value kind and weight type, handed to f.
+template <class F>
+void WithDecoder(const SparseMatrixPlan& plan, const F& f) {
   const bool f16 = plan.weight_dtype == WK_DTYPE_FP16;
   if (plan.kind == SparseValueKind::kLut) {
-    if (f16) return run(SparseMatrixDecoder<true, true>(plan));
-    return run(SparseMatrixDecoder<true, false>(plan));
+    if (!plan.byte_planes.empty()) {
+      if (f16) return f(SparseMatrixDecoder<true, true, true>(plan));
+      return f(SparseMatrixDecoder<true, false, true>(plan));
+    }
+    if (f16) return f(SparseMatrixDecoder<true, true>(plan));
+    return f(SparseMatrixDecoder<true, false>(plan));
   }
-  if (f16) return run(SparseMatrixDecoder<false, true>(plan));
-  return run(SparseMatrixDecoder<false, false>(plan));
+  if (f16) return f(SparseMatrixDecoder<false, true>(plan));
+  return f(SparseMatrixDecoder<false, false>(plan));
+}
+
+void SparseMatrixGemv(const SparseMatrixPlan& plan, const GemvOperands& io) {
+  WithDecoder(plan, [&](const auto& dec) { MatrixProduct(dec, plan.cols, io); });
+}
+
+// Row r of the dense weights, chunk by chunk as the GEMV decodes them.
+template <bool kSafe, class Decoder>
+HWY_INLINE void DecompressRow(const Decoder& dec, size_t r, uint8_t* row) {
+  constexpr size_t kElem = Decoder::kElemBytes;
+  const SparseMatrixPlan& plan = dec.plan;
+  auto cur = dec.Begin(r);
+  const size_t full = plan.cols / kChunk;
+  for (size_t c = 0; c < full; ++c) {
+    dec.Prefetch(cur, c);
+    const uint32_t bits = ChunkMaskBits<kSafe>(plan.mask, plan.mask_bytes, cur.bit);
+    cur.bit += kChunk;
+    dec.template ExpandRaw<kSafe>(cur, c, bits, row + c * kChunk * kElem);
+  }
+  const size_t valid = plan.cols - full * kChunk;
+  if (valid != 0) {
+    const uint32_t bits =
+        ChunkMaskBits<true>(plan.mask, plan.mask_bytes, cur.bit) & ((1u << valid) - 1);
+    HWY_ALIGN uint8_t last[kChunk * 4];
+    dec.template ExpandRaw<true>(cur, full, bits, last);
+    std::memcpy(row + full * kChunk * kElem, last, valid * kElem);
+  }
+}
+
+void SparseLutDecompress(const SparseMatrixPlan& plan, uint8_t* out, size_t r0, size_t r1) {
+  WithDecoder(plan, [&](const auto& dec) {
+    using Decoder = std::decay_t<decltype(dec)>;
+    if constexpr (Decoder::kIsLut) {
+      const size_t row_bytes = plan.cols * Decoder::kElemBytes;
+      for (size_t r = r0; r < r1; ++r) {
+        if (r < plan.fast_rows) {
+          DecompressRow<false>(dec, r, out + r * row_bytes);
+        } else {
+          DecompressRow<true>(dec, r, out + r * row_bytes);
+        }
+      }
+    }
+  });
 }
 
 void SparseExpand(const uint8_t* mask, uint64_t count, const uint8_t* values, uint64_t value_count,
@@ -134,9 +293,15 @@ namespace wk {
 
 HWY_EXPORT(SparseMatrixGemv);
 HWY_EXPORT(SparseExpand);
+HWY_EXPORT(SparseLutDecompress);
 
 void RunSparseMatrixGemv(uint64_t target, const SparseMatrixPlan& plan, const GemvOperands& io) {
   KernelFor(HWY_DISPATCH_TABLE(SparseMatrixGemv), target)(plan, io);
+}
+
+void RunSparseLutDecompress(uint64_t target, const SparseMatrixPlan& plan, uint8_t* out,
+                            size_t r0, size_t r1) {
+  KernelFor(HWY_DISPATCH_TABLE(SparseLutDecompress), target)(plan, out, r0, r1);
 }
 
 void RunSparseExpand(uint64_t target, const uint8_t* mask, uint64_t count, const uint8_t* values,

@@ -80,7 +80,12 @@ struct SparseMatrixPlan {
   size_t rows_per_group;
   size_t column_groups;
   std::vector<uint32_t> tables;
-  std::vector<uint32_t> column_table_offset;  // [cols], empty with one column group
+  // Table offset of each column's group, [16 ceil(cols / 16)] (0 past the last column); empty
+  // with one column group.
+  std::vector<uint32_t> column_table_offset;
+  // At most 16 entries and one column group: per row group, byte b of every entry's bits in
+  // bytes [16 b, 16 b + 16) of its planes (2 or 4 planes), for byte-shuffle lookups. Else empty.
+  std::vector<uint8_t> byte_planes;
   // kQuant: weight = the dequantized non-zero, with the block of its (row, column).
   BssSpec quant_spec;  // for the exact scalar path (decompression)
   QuantScaleGrid quant;
@@ -94,6 +99,9 @@ struct SparseMatrixPlan {
 };
 
 void RunSparseMatrixGemv(uint64_t target, const SparseMatrixPlan& plan, const GemvOperands& io);
+// Rows [r0, r1) of the dense weights of a kLut matrix into out ([rows, cols] of weight_dtype).
+void RunSparseLutDecompress(uint64_t target, const SparseMatrixPlan& plan, uint8_t* out,
+                            size_t r0, size_t r1);
 // kQuant matrices (sparse_quant_gemv.cc).
 void RunSparseQuantMatrixGemv(uint64_t target, const SparseMatrixPlan& plan, const GemvOperands& io);
 // Scatters `count` mask bits' values (2 or 4 bytes each, `value_count` of them) into out, zeros

@@ -8,7 +8,6 @@
 #define HWY_TARGET_INCLUDE "sparsity/sparse_quant_gemv.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
-#include <cstring>
 #include <type_traits>
 
 #include "common/simd-inl.h"
@@ -66,10 +65,7 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
     HWY_ALIGN uint8_t scratch[16];
     if constexpr (kNibbles) {
       const uint8_t* p = GroupSource<kSafe>(plan.values, plan.value_bytes, nz / 2, scratch);
-      uint64_t word;
-      std::memcpy(&word, p, 8);
-      if (nz & 1) word = (word >> 4) | (static_cast<uint64_t>(p[8]) << 60);
-      return UnpackNibbles<T>(word);
+      return UnpackNibbles<T>(NibblesAt(p, nz & 1));
     } else {
       const uint8_t* p = GroupSource<kSafe>(plan.values, plan.value_bytes, nz, scratch);
       return hn::LoadU(D16(), reinterpret_cast<const T*>(p));
