@@ -13,7 +13,7 @@ struct BenchResult {
   let measurement: Measurement
   /// The ceilings of this row's thread count.
   let ceiling: Ceiling
-  /// Dense fp16 GEMV at the same batch and threads.
+  /// Dense fp16 at the same op, batch and threads (for a decompression: a copy of its weights).
   let denseF16Ns: Double
   let copies: Int
 

@@ -14,7 +14,8 @@ struct Run: ParsableCommand {
     discussion: """
       Every run also measures this machine's two roofline ceilings for 1 thread and for each \
       requested thread count (streaming read bandwidth and fp32 FMA peak) and dense fp16 GEMV on \
-      the same shape, batch and threads. Every (kernel, batch, threads) combination is one row: \
+      the same shape, batch and threads (with --op decompress: dense fp16 decompression, which \
+      is a copy of the weights). Every (kernel, batch, threads) combination is one row: \
       compression ratio vs fp16, median time per call, GB/s of compressed weight bytes and the \
       fraction of the streaming bandwidth, GFLOP/s and the fraction of the FMA peak, the speedup \
       over dense fp16, and FNV-1a 64 hashes of the output (whole, and batch row 0) that must not \
@@ -24,7 +25,7 @@ struct Run: ParsableCommand {
   @Option(name: .long, parsing: .upToNextOption, help: "Kernels: \(BenchKernel.allCases.map(\.rawValue).joined(separator: " ")) (or all).")
   var kernel: [String] = ["lut4"]
 
-  @Option(help: "Operation: gemv or decompress (decompress ignores --batch).")
+  @Option(help: "Operation: gemv or decompress (decompress ignores --batch; its baseline is dense fp16 decompression, a copy of the fp16 weights through the matrix API).")
   var op: BenchOp = .gemv
 
   @Option(help: "Output rows of the weight matrix.")
@@ -105,19 +106,21 @@ struct Run: ParsableCommand {
     let ceilings = Ceiling.measure(threads: unique([1] + threadCounts), footprint: footprintBytes, passes: `repeat`)
     let ceiling = Dictionary(uniqueKeysWithValues: ceilings.map { ($0.threads, $0) })
 
-    // Dense fp16 GEMV on the same shape, batch and threads: the baseline of every speedup.
+    // Dense fp16 on the same shape, op, batch and threads: the baseline of every speedup. Its
+    // decompression is a memcpy of the fp16 weights, so decompressions compare with a copy of
+    // the same dense size, cycled through the same footprint.
     let baseline = try Workload(kernel: .denseF16, rows: rows, cols: cols, footprint: footprintBytes, seed: seed)
     var baselineRuns: [[Int]: Measurement] = [:]
     for b in batches {
       for n in threadCounts {
         baselineRuns[[b, n]] = try baseline.measure(
-          op: .gemv, x: xs[b]!, batch: b, target: chosen, threads: n, samples: `repeat`)
+          op: op, x: xs[b]!, batch: b, target: chosen, threads: n, samples: `repeat`)
       }
     }
 
     var results: [BenchResult] = []
     for k in kernelList {
-      let reuse = k == .denseF16 && op == .gemv
+      let reuse = k == .denseF16
       let workload = reuse ? baseline : try Workload(kernel: k, rows: rows, cols: cols, footprint: footprintBytes, seed: seed)
       for b in batches {
         try workload.checkFusedEqualsDense(x: xs[b]!, target: chosen, threads: threadCounts.max()!)
@@ -144,8 +147,9 @@ struct Run: ParsableCommand {
           format: "  %3d thread%@  streaming read %6.1f GB/s   fp32 FMA peak %7.1f GFLOP/s",
           c.threads, c.threads == 1 ? " " : "s", c.streamGBps, c.peakGflops))
       }
-      if !(op == .gemv && kernelList.contains(.denseF16)) {
-        print("dense fp16 GEMV (baseline): " + batches.flatMap { b in
+      if !kernelList.contains(.denseF16) {
+        let what = op == .gemv ? "dense fp16 GEMV" : "dense fp16 decompression (a copy)"
+        print("\(what) (baseline): " + batches.flatMap { b in
           threadCounts.map { n in String(format: "batch %d, %d thr: %.1f us", b, n, baselineRuns[[b, n]]!.medianNs / 1e3) }
         }.joined(separator: "; "))
       }
