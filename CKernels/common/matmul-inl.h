@@ -29,6 +29,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "common/simd-inl.h"
 #include "gemv/gemv_operands.h"
@@ -288,6 +290,53 @@ HWY_INLINE void GemmRows(const Decoder& dec, size_t cols, const GemvOperands& io
       }
     }
   }
+}
+
+// Decompression through a product decoder: rows [r0, r1) of the weights the decoder computes,
+// in the weight dtype (f16: RN16 of each fp32 weight, so the decoder should leave them unrounded),
+// rows of `cols` at out. For the bits of decompression the decoder applies the NaN rule of
+// docs/ARITHMETIC.md where two NaNs can meet.
+template <class Decoder>
+HWY_INLINE void DecompressRows(const Decoder& dec, size_t cols, bool f16, uint8_t* out, size_t r0,
+                               size_t r1) {
+  constexpr size_t kStep = Decoder::kStepChunks;
+  const size_t elem = f16 ? 2 : 4;
+  const size_t full = cols / kChunk;
+  const auto store = [&](VecSpan<DF> w, uint8_t* p) {
+    for (size_t j = 0; j < kVecs; ++j) {
+      if (f16) {
+        hn::StoreU(RoundToF16(w[j]), DU16(), reinterpret_cast<uint16_t*>(p) + j * kLanes);
+      } else {
+        hn::StoreU(VF(w[j]), DF(), reinterpret_cast<float*>(p) + j * kLanes);
+      }
+    }
+  };
+  const auto row = [&](auto safe, size_t r) {
+    constexpr bool kSafe = decltype(safe)::value;
+    typename Decoder::Cursor cur = dec.Begin(r);
+    uint8_t* row_out = out + r * cols * elem;
+    size_t c = 0;
+    for (; c + kStep <= full; c += kStep) {
+      VecArray<DF, kStep * kVecs> w;
+      dec.Prefetch(cur, c);
+      dec.template DecodeStep<kSafe>(cur, c, w);
+      for (size_t s = 0; s < kStep; ++s) store(w + s * kVecs, row_out + (c + s) * kChunk * elem);
+    }
+    VecArray<DF, kVecs> w;
+    for (; c < full; ++c) {
+      dec.template Decode<kSafe>(cur, c, w);
+      store(w, row_out + c * kChunk * elem);
+    }
+    if (full * kChunk != cols) {
+      HWY_ALIGN uint8_t t[kChunk * 4];
+      dec.DecodeTail(cur, full, w);
+      store(w, t);
+      std::memcpy(row_out + full * kChunk * elem, t, (cols - full * kChunk) * elem);
+    }
+  };
+  const size_t fast_end = std::max(r0, std::min(r1, dec.FastRows()));
+  for (size_t r = r0; r < fast_end; ++r) row(std::false_type(), r);
+  for (size_t r = fast_end; r < r1; ++r) row(std::true_type(), r);
 }
 
 // y = W·x over io's rows: the GEMV for one batch row, the panel product for more.

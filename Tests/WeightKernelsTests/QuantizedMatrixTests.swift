@@ -362,6 +362,15 @@ struct QuantizedMatrixTests {
       [nil, 0xFC00, 0xFC00, 0xFC00], "fp16 −Inf scale")
     // The fp16 offset difference rounds first: −12 − (−1.779…) → fp16, then · 0.532… = 0xC570.
     try check(QuantMatrixCase(data: Tensor(integers: [-12], dtype: .int8, shape: [1, 1]), scale: f16([0x3842], [1, 1]), offset: f16([0xBF1E], [1, 1])), [0xC570], "fp16 offset rounding")
+    // A NaN float offset meets a NaN scale: the difference's NaN wins (docs/ARITHMETIC.md §1),
+    // whichever NaN the multiply returns; fp32 (one scale per chunk) and fp16 (the difference
+    // rounded first, per-lane layout).
+    try check(
+      QuantMatrixCase(data: Tensor(integers: [3, -4], dtype: .int8, shape: [1, 2]), scale: f32([0x7FC0_0003], [1, 1]), offset: f32([0x7FA0_0002], [1, 1])),
+      [0x7FE0_0002, 0x7FE0_0002], "fp32 NaN offset, NaN scale")
+    try check(
+      QuantMatrixCase(data: Tensor(integers: [3, 4, 5], dtype: .uint4, shape: [1, 3]), scale: f16([0x7E03], [1, 1]), offset: f16([0x7D01], [1, 1])),
+      [0x7F01, 0x7F01, 0x7F01], "fp16 NaN offset, NaN scale")
     // ±Inf weights in a 5-column (partial) chunk: with x = 1 every row is exactly ±Inf.
     let inf = try QuantMatrixCase(data: Tensor(integers: [1, 2, 3, 4, 5, -1, -2, -3, -4, -5], dtype: .int4, shape: [2, 5]), scale: f32([0x7F80_0000], [1, 1]), offset: nil)
     let y = try inf.matrix().gemv(Tensor(floats: [1, 1, 1, 1, 1], shape: [5]), target: target)
