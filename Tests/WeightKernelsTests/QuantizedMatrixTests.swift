@@ -328,6 +328,27 @@ struct QuantizedMatrixTests {
   /// FORMATS.md §7.3 edges with their exact bits: overflow to ±Inf, −0 from a negative scale,
   /// subnormal weights, 0 · Inf = NaN, NaN scales, the fp16 offset difference rounded first;
   /// and Inf weights in a partial last chunk (padding lanes must not turn them into NaN).
+  /// Decompressions of 4 MiB and more are written with streaming stores (CKernels/common/
+  /// matmul-inl.h, kStreamBytes): fp16 and fp32 weights of that size equal the reference on every
+  /// target, with one thread (one task over every row) and two.
+  @Test("large decompression (streaming stores) == reference")
+  func largeDecompression() throws {
+    var r = SplitMix64(seed: 0x57E4)
+    for (scaleType, cols) in [(DType.fp16, 2048), (.fp32, 1024)] {
+      let c = QuantMatrixCase(
+        data: try r.integerTensor(.int8, shape: [1024, cols]),
+        scale: try r.floatTensor(scaleType, shape: [1024, 1], QuantMatrixCase.scaleMix(&r)), offset: nil)
+      let expected = try c.referenceDense()
+      #expect(expected.bytes.count == 4 << 20)
+      let matrix = try c.matrix()
+      for target in SIMDTarget.supported {
+        for threads in [1, 2] {
+          expectBits(try matrix.decompress(target: target, threads: threads), expected, "target \(target) \(scaleType) threads \(threads): large decompress")
+        }
+      }
+    }
+  }
+
   @Test("edge scales: exact bits", arguments: SIMDTarget.compiled)
   func edgeScales(target: SIMDTarget) throws {
     try requireSupported(target)
