@@ -29,9 +29,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "common/simd-inl.h"
 #include "gemv/gemv_operands.h"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -288,6 +290,96 @@ HWY_INLINE void GemmRows(const Decoder& dec, size_t cols, const GemvOperands& io
       }
     }
   }
+}
+
+// Decompression outputs of at least this many bytes per call are written with streaming stores.
+constexpr size_t kStreamBytes = size_t{4} << 20;
+
+// One chunk's weights in the weight dtype at p (f16: RN16 of each fp32 weight).
+template <bool kF16, bool kStream>
+HWY_INLINE void StoreWeights(VecSpan<DF> w, uint8_t* p) {
+  for (size_t j = 0; j < kVecs; ++j) {
+    if constexpr (kF16) {
+      uint16_t* q = reinterpret_cast<uint16_t*>(p) + j * kLanes;
+      if constexpr (kStream) {
+        hn::Stream(RoundToF16(w[j]), DU16(), q);
+      } else {
+        hn::StoreU(RoundToF16(w[j]), DU16(), q);
+      }
+    } else {
+      float* q = reinterpret_cast<float*>(p) + j * kLanes;
+      if constexpr (kStream) {
+        hn::Stream(VF(w[j]), DF(), q);
+      } else {
+        hn::StoreU(VF(w[j]), DF(), q);
+      }
+    }
+  }
+}
+
+template <bool kSafe, bool kF16, bool kStream, class Decoder>
+HWY_INLINE void DecompressRow(const Decoder& dec, size_t r, size_t cols, uint8_t* row_out) {
+  constexpr size_t kStep = Decoder::kStepChunks;
+  constexpr size_t kElem = kF16 ? 2 : 4;
+  const size_t full = cols / kChunk;
+  typename Decoder::Cursor cur = dec.Begin(r);
+  size_t c = 0;
+  for (; c + kStep <= full; c += kStep) {
+    VecArray<DF, kStep * kVecs> w;
+    dec.Prefetch(cur, c);
+    dec.template DecodeStep<kSafe>(cur, c, w);
+    for (size_t s = 0; s < kStep; ++s) {
+      StoreWeights<kF16, kStream>(w + s * kVecs, row_out + (c + s) * kChunk * kElem);
+    }
+  }
+  VecArray<DF, kVecs> w;
+  for (; c < full; ++c) {
+    dec.template Decode<kSafe>(cur, c, w);
+    StoreWeights<kF16, kStream>(w, row_out + c * kChunk * kElem);
+  }
+  if (full * kChunk != cols) {
+    HWY_ALIGN uint8_t t[kChunk * 4];
+    dec.DecodeTail(cur, full, w);
+    StoreWeights<kF16, false>(w, t);
+    std::memcpy(row_out + full * kChunk * kElem, t, (cols - full * kChunk) * kElem);
+  }
+}
+
+template <bool kF16, bool kStream, class Decoder>
+HWY_INLINE void DecompressRowRange(const Decoder& dec, size_t cols, uint8_t* out, size_t r0,
+                                   size_t r1) {
+  const size_t row_bytes = cols * (kF16 ? 2 : 4);
+  const size_t fast_end = std::max(r0, std::min(r1, dec.FastRows()));
+  for (size_t r = r0; r < fast_end; ++r) {
+    DecompressRow<false, kF16, kStream>(dec, r, cols, out + r * row_bytes);
+  }
+  for (size_t r = fast_end; r < r1; ++r) {
+    DecompressRow<true, kF16, kStream>(dec, r, cols, out + r * row_bytes);
+  }
+  if (kStream) hwy::FlushStream();
+}
+
+// Decompression through a product decoder: rows [r0, r1) of the weights the decoder computes,
+// in the weight dtype (f16: RN16 of each fp32 weight, so the decoder should leave them unrounded),
+// rows of `cols` at out. For the bits of decompression the decoder applies the NaN rule of
+// docs/ARITHMETIC.md where two NaNs can meet.
+template <class Decoder>
+HWY_INLINE void DecompressRows(const Decoder& dec, size_t cols, bool f16, uint8_t* out, size_t r0,
+                               size_t r1) {
+  // Outputs far beyond the caches bypass them (as memcpy does), saving the read of each line
+  // before it is written, when every full chunk's stores are aligned vectors.
+  const size_t row_bytes = cols * (f16 ? 2 : 4);
+  // A streaming store writes at least 16 bytes: fp16 halves of 4-lane vectors may not stream.
+  const size_t vector_bytes = kLanes * (f16 ? 2 : 4);
+  const bool stream = (r1 - r0) * row_bytes >= kStreamBytes && vector_bytes >= 16 &&
+                      row_bytes % vector_bytes == 0 &&
+                      reinterpret_cast<uintptr_t>(out) % vector_bytes == 0;
+  if (f16) {
+    if (stream) return DecompressRowRange<true, true>(dec, cols, out, r0, r1);
+    return DecompressRowRange<true, false>(dec, cols, out, r0, r1);
+  }
+  if (stream) return DecompressRowRange<false, true>(dec, cols, out, r0, r1);
+  DecompressRowRange<false, false>(dec, cols, out, r0, r1);
 }
 
 // y = W·x over io's rows: the GEMV for one batch row, the panel product for more.

@@ -122,8 +122,9 @@ HWY_INLINE void LookupScalar(const uint8_t* p, const uint32_t* table, VecSpan<DF
 }
 
 // Weights of a palettized matrix as fp32 values: table lookup, then the optional in-register
-// scale W = RN_T(value * s).
-template <int kBits, LutLayout kLayout>
+// scale W = RN_T(value * s). kExact: the decompression form (products unrounded, NaN rule; the
+// GEMV skips the rule, since it canonicalises NaN outputs anyway).
+template <int kBits, LutLayout kLayout, bool kExact = false>
 struct LutMatrixDecoder {
   // Chunks per DecodeStep: a byte-plane step for 4-bit fast layouts, else one chunk.
   static constexpr size_t kStepChunks =
@@ -166,7 +167,7 @@ struct LutMatrixDecoder {
       const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
       const size_t table = plan.row_info[r].table_offset + plan.chunk_table_offset[c];
       Lookup4Planes(plan.indices + (bit >> 3), plan.byte_planes.data() + table * 4, w);
-      for (size_t s = 0; s < kStepChunks; ++s) Scale<false>(r, c + s, w + s * kVecs);
+      for (size_t s = 0; s < kStepChunks; ++s) Scale(r, c + s, w + s * kVecs);
     } else {
       for (size_t s = 0; s < kStepChunks; ++s) Decode<kSafe>(r, c + s, w + s * kVecs);
     }
@@ -203,20 +204,10 @@ struct LutMatrixDecoder {
       }
       Lookups(r, c, idx, w);
     }
-    Scale<false>(r, c, w);
+    Scale(r, c, w);
   }
 
   WK_DECODE_INLINE void DecodeTail(size_t r, size_t c, VecSpan<DF> w) const { Decode<true>(r, c, w); }
-
-  // Weights exactly as decompression defines them: the NaN rule applies to the scaling (the
-  // GEMV skips it, since it canonicalises NaN outputs anyway).
-  WK_DECODE_INLINE void DecodeExact(size_t r, size_t c, VecSpan<DF> w) const {
-    VecArray<DU, kVecs> idx;
-    const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
-    DecodeIndicesSafe<kBits>(plan.indices, plan.index_bytes, bit, idx);
-    Lookups(r, c, idx, w);
-    Scale<true>(r, c, w);
-  }
 
  private:
   HWY_INLINE void Lookups(size_t r, size_t c, VecSpan<DU> idx, VecSpan<DF> w) const {
@@ -240,7 +231,6 @@ struct LutMatrixDecoder {
     }
   }
 
-  template <bool kNaNRule>
   HWY_INLINE void Scale(size_t r, size_t c, VecSpan<DF> w) const {
     if constexpr (kLayout == LutLayout::kPlain) {
       return;
@@ -249,11 +239,11 @@ struct LutMatrixDecoder {
       const DF df;
       const float* scale = plan.scale_values.data() + plan.row_info[r].scale_offset;
       const bool per_row = kLayout == LutLayout::kGeneral && plan.scale_mode == LutScaleMode::kPerRow;
-      const bool round_f16 = kLayout == LutLayout::kColumnScaleF16 || plan.round_f16;
+      const bool round_f16 = !kExact && (kLayout == LutLayout::kColumnScaleF16 || plan.round_f16);
       for (size_t j = 0; j < kVecs; ++j) {
         const VF s = per_row ? hn::Set(df, scale[0]) : hn::LoadU(df, scale + c * kChunk + j * kLanes);
         VF product = hn::Mul(w[j], s);
-        if constexpr (kNaNRule) product = PreferDataNaN(product, w[j]);
+        if constexpr (kExact) product = PreferDataNaN(product, w[j]);
         w[j] = round_f16 ? RoundThroughF16(product) : product;
       }
     }

@@ -53,7 +53,7 @@ wk_status BuildPlan(const wk_quant_matrix_desc* desc, wk_context* ctx, QuantMatr
   if (data->rank != 2 || data->shape[0] < 1 || data->shape[1] < 1) {
     return Fail(ctx, WK_ERROR_INVALID_SHAPE, "data: a [rows, cols] matrix with rows, cols >= 1 expected");
   }
-  BssSpec& spec = plan->spec;
+  BssSpec spec;
   WK_TRY(CheckBss(data->dtype, 2, data->shape, desc->scale, desc->offset, "scale", ctx, &spec));
   plan->data = static_cast<const uint8_t*>(data->data);
   plan->data_bytes = data->nbytes;
@@ -61,7 +61,7 @@ wk_status BuildPlan(const wk_quant_matrix_desc* desc, wk_context* ctx, QuantMatr
   plan->rows = static_cast<size_t>(data->shape[0]);
   plan->cols = static_cast<size_t>(data->shape[1]);
   plan->weight_dtype = spec.scale_dtype;
-  BuildQuantScaleGrid(&spec, plan->rows, plan->cols, &plan->grid);
+  BuildQuantScaleGrid(spec, plan->rows, plan->cols, &plan->grid);
   const size_t sr = static_cast<size_t>(spec.scale_dims[0]);
   const size_t sc = static_cast<size_t>(spec.scale_dims[1]);
   plan->compressed_bytes = data->nbytes + desc->scale->nbytes +
@@ -91,8 +91,8 @@ struct QuantMatrix final : wk_matrix {
     }
   }
 
-  void Decompress(uint64_t, uint8_t* out, size_t row_begin, size_t row_end) const override {
-    BssApplyRows(plan.spec, plan.data, row_begin, row_end, out);
+  void Decompress(uint64_t target, uint8_t* out, size_t row_begin, size_t row_end) const override {
+    RunQuantMatrixDecompress(target, plan, out, row_begin, row_end);
   }
 
   const QuantMatrixPlan* W8A8Plan() const override { return &plan; }
@@ -100,16 +100,9 @@ struct QuantMatrix final : wk_matrix {
 
 }  // namespace
 
-void BuildQuantScaleGrid(BssSpec* owned, size_t rows, size_t cols, QuantScaleGrid* grid) {
-  const BssSpec& spec = *owned;
+void BuildQuantScaleGrid(const BssSpec& spec, size_t rows, size_t cols, QuantScaleGrid* grid) {
   const size_t sr = static_cast<size_t>(spec.scale_dims[0]);
   const size_t sc = static_cast<size_t>(spec.scale_dims[1]);
-  grid->raw_scale.assign(spec.scale, spec.scale + PackedBytes(spec.scale_dtype, sr * sc));
-  owned->scale = grid->raw_scale.data();
-  if (spec.offset_dtype != 0) {
-    grid->raw_offset.assign(spec.offset, spec.offset + PackedBytes(spec.offset_dtype, sr * sc));
-    owned->offset = grid->raw_offset.data();
-  }
   grid->round_f16 = spec.scale_dtype == WK_DTYPE_FP16;
   grid->round_difference = grid->round_f16 && IsFloatDType(spec.offset_dtype);
   grid->scale_cols = sc;

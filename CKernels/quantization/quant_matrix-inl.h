@@ -87,8 +87,10 @@ WK_DECODE_INLINE void LoadChunkInts(const T* p, VecSpan<DI> out) {
 }
 
 // The 16 weights of chunk c of row r from their integers qi (grid fits kLayout). round_f16 is
-// the grid's (a constant where the caller knows it).
-template <ScaleLayout kLayout>
+// the grid's (a constant where the caller knows it), or false for decompression, which rounds
+// once when it stores. kNaNRule (decompression): a NaN difference (a NaN float offset) wins over
+// a NaN scale, whichever the hardware would return.
+template <ScaleLayout kLayout, bool kNaNRule = false>
 WK_DECODE_INLINE void DequantizeChunk(const QuantScaleGrid& grid, bool round_f16, size_t r,
                                       size_t c, VecSpan<DI> qi, VecSpan<DF> w) {
   const DF df;
@@ -119,7 +121,8 @@ WK_DECODE_INLINE void DequantizeChunk(const QuantScaleGrid& grid, bool round_f16
     VF y = hn::ConvertTo(df, qi[j]);
     if (kLayout != ScaleLayout::kRow) y = hn::Sub(y, o[j]);
     if (kLayout == ScaleLayout::kGeneral && grid.round_difference) y = RoundThroughF16(y);
-    const VF p = hn::Mul(s[j], y);
+    VF p = hn::Mul(s[j], y);
+    if (kNaNRule && kLayout != ScaleLayout::kRow) p = PreferDataNaN(p, y);
     w[j] = round_f16 ? RoundThroughF16(p) : p;
   }
 }
@@ -165,7 +168,8 @@ HWY_INLINE bool ChunkPairsShareBlock(const QuantScaleGrid& grid, size_t cols) {
 // DecodeStep dequantizes those 16 once (the same DequantizeChunk arithmetic on the integers
 // 0..15 / -8..7, hence the same bits) and looks the 32 nibbles up as lut4 indices: one fp16
 // round trip per 2 weights instead of per weight (F16C has one conversion pipe on Zen 3).
-template <int32_t kDType, bool kF16, ScaleLayout kLayout, bool kTable = false>
+// kExact: the decompression form (kF16 false, NaN rule).
+template <int32_t kDType, bool kF16, ScaleLayout kLayout, bool kTable = false, bool kExact = false>
 struct QuantMatrixDecoder {
   static constexpr bool kNibbles = QuantDataType<kDType>::kNibbles;
   using T = typename QuantDataType<kDType>::T;
@@ -197,7 +201,7 @@ struct QuantMatrixDecoder {
       VecArray<DI, kVecs> qi;
       for (size_t j = 0; j < kVecs; ++j) qi[j] = hn::LoadU(DI(), kNibbleValues<T>.q + j * kLanes);
       VecArray<DF, kVecs> values;
-      DequantizeChunk<kLayout>(plan.grid, kF16, r, c, qi, values);
+      DequantizeChunk<kLayout, kExact>(plan.grid, kF16, r, c, qi, values);
       HWY_ALIGN uint32_t table[kChunk];
       for (size_t j = 0; j < kVecs; ++j) {
         hn::Store(hn::BitCast(du, VF(values[j])), du, table + j * kLanes);
@@ -233,7 +237,7 @@ struct QuantMatrixDecoder {
       const uint64_t element = uint64_t{r} * plan.cols + c * kChunk;
       LoadChunkInts(reinterpret_cast<const T*>(plan.data + element), qi);
     }
-    DequantizeChunk<kLayout>(plan.grid, kF16, r, c, qi, w);
+    DequantizeChunk<kLayout, kExact>(plan.grid, kF16, r, c, qi, w);
   }
 
   HWY_INLINE void DecodeTail(size_t r, size_t c, VecSpan<DF> w) const {
@@ -246,38 +250,50 @@ struct QuantMatrixDecoder {
     }
     VecArray<DI, kVecs> qi;
     LoadChunkInts(t, qi);
-    DequantizeChunk<kLayout>(plan.grid, kF16, r, c, qi, w);
+    DequantizeChunk<kLayout, kExact>(plan.grid, kF16, r, c, qi, w);
   }
 };
 
-template <int32_t kDType, ScaleLayout kLayout>
-HWY_INLINE void GemvFor(const QuantMatrixPlan& plan, const GemvOperands& io) {
-  if constexpr (QuantDataType<kDType>::kNibbles && kLayout != ScaleLayout::kGeneral) {
-    if (ChunkPairsShareBlock<kLayout>(plan.grid, plan.cols)) {
-      if (plan.grid.round_f16) {
-        const QuantMatrixDecoder<kDType, true, kLayout, true> dec{plan};
-        return MatrixProduct(dec, plan.cols, io);
-      }
-      const QuantMatrixDecoder<kDType, false, kLayout, true> dec{plan};
-      return MatrixProduct(dec, plan.cols, io);
+// Calls body(decoder) with the decoder for this plan's scale layout: the product's (weights
+// rounded as the grid says), or with kExact decompression's (unrounded, NaN rule).
+template <int32_t kDType, bool kExact, ScaleLayout kLayout, class Body>
+HWY_INLINE void WithQuantDecoder(const QuantMatrixPlan& plan, const Body& body) {
+  const auto with_f16 = [&](auto table) {
+    constexpr bool kTable = decltype(table)::value;
+    if (!kExact && plan.grid.round_f16) {
+      return body(QuantMatrixDecoder<kDType, true, kLayout, kTable, kExact>{plan});
     }
+    body(QuantMatrixDecoder<kDType, false, kLayout, kTable, kExact>{plan});
+  };
+  if constexpr (QuantDataType<kDType>::kNibbles && kLayout != ScaleLayout::kGeneral) {
+    if (ChunkPairsShareBlock<kLayout>(plan.grid, plan.cols)) return with_f16(std::true_type());
   }
-  if (plan.grid.round_f16) {
-    const QuantMatrixDecoder<kDType, true, kLayout> dec{plan};
-    MatrixProduct(dec, plan.cols, io);
-  } else {
-    const QuantMatrixDecoder<kDType, false, kLayout> dec{plan};
-    MatrixProduct(dec, plan.cols, io);
+  with_f16(std::false_type());
+}
+
+template <int32_t kDType, bool kExact, class Body>
+HWY_INLINE void WithQuantDecoder(const QuantMatrixPlan& plan, const Body& body) {
+  if (LayoutFits<ScaleLayout::kRow>(plan.grid)) {
+    return WithQuantDecoder<kDType, kExact, ScaleLayout::kRow>(plan, body);
   }
+  if (LayoutFits<ScaleLayout::kChunk>(plan.grid)) {
+    return WithQuantDecoder<kDType, kExact, ScaleLayout::kChunk>(plan, body);
+  }
+  WithQuantDecoder<kDType, kExact, ScaleLayout::kGeneral>(plan, body);
 }
 
 template <int32_t kDType>
 HWY_INLINE void GemvFor(const QuantMatrixPlan& plan, const GemvOperands& io) {
-  if (LayoutFits<ScaleLayout::kRow>(plan.grid)) return GemvFor<kDType, ScaleLayout::kRow>(plan, io);
-  if (LayoutFits<ScaleLayout::kChunk>(plan.grid)) {
-    return GemvFor<kDType, ScaleLayout::kChunk>(plan, io);
-  }
-  GemvFor<kDType, ScaleLayout::kGeneral>(plan, io);
+  WithQuantDecoder<kDType, false>(plan, [&](const auto& dec) { MatrixProduct(dec, plan.cols, io); });
+}
+
+// Rows [r0, r1) of the weights in weight dtype: the product's arithmetic, bit for bit
+// constexpr_blockwise_shift_scale's (docs/ARITHMETIC.md §1).
+template <int32_t kDType>
+HWY_INLINE void DecompressFor(const QuantMatrixPlan& plan, uint8_t* out, size_t r0, size_t r1) {
+  WithQuantDecoder<kDType, true>(plan, [&](const auto& dec) {
+    DecompressRows(dec, plan.cols, plan.grid.round_f16, out, r0, r1);
+  });
 }
 
 }  // namespace HWY_NAMESPACE

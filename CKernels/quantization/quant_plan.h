@@ -20,7 +20,6 @@ struct QuantMatrixPlan {
   int32_t data_dtype;   // int4, uint4, int8, uint8
   size_t rows;
   size_t cols;
-  BssSpec spec;  // for the exact scalar path (decompression)
   QuantScaleGrid grid;
   int32_t weight_dtype;
   uint64_t compressed_bytes;
@@ -36,6 +35,11 @@ constexpr uint64_t kW8A8MaxCols = uint64_t{1} << 17;
 // Fused GEMV: int8/uint8 data (quant_gemv_bytes.cc) and int4/uint4 (quant_gemv_nibbles.cc).
 void RunQuantMatrixGemvBytes(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io);
 void RunQuantMatrixGemvNibbles(uint64_t target, const QuantMatrixPlan& plan, const GemvOperands& io);
+
+// Rows [r0, r1) of the weights in weight dtype into out (all rows), bit for bit
+// constexpr_blockwise_shift_scale (quant_decompress.cc).
+void RunQuantMatrixDecompress(uint64_t target, const QuantMatrixPlan& plan, uint8_t* out, size_t r0,
+                              size_t r1);
 
 // W8A8 activations, quantized once per call (docs/ARITHMETIC.md §3 steps 1-2), per batch row b:
 // q at xq + b * stride (int16, +0 up to stride, a whole number of vectors), the same biased to

@@ -27,14 +27,11 @@ struct QuantScaleGrid {
   bool chunk_uniform;
   std::vector<uint32_t> chunk_block;  // [ceil(cols / 16)]
   std::vector<int32_t> lane_block;    // [16 ceil(cols / 16)], per-lane blocks
-  // The raw scale and offset tensors, for the exact scalar path (the caller's may go).
-  std::vector<uint8_t> raw_scale;
-  std::vector<uint8_t> raw_offset;
 };
 
-// The grid of a validated 2-D spec (spec->rank == 2) over [rows, cols]; re-points spec's scale
-// and offset at the grid's copies. Throws std::bad_alloc.
-void BuildQuantScaleGrid(BssSpec* spec, size_t rows, size_t cols, QuantScaleGrid* grid);
+// The grid of a validated 2-D spec (spec.rank == 2) over [rows, cols]: it keeps no pointer into
+// the caller's scale and offset. Throws std::bad_alloc.
+void BuildQuantScaleGrid(const BssSpec& spec, size_t rows, size_t cols, QuantScaleGrid* grid);
 
 }  // namespace wk
 

@@ -378,11 +378,11 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
     }
     plan->compressed_bytes += lut->nbytes;
   } else if (quantized) {
-    BssSpec& spec = plan->quant_spec;
+    BssSpec spec;
     WK_TRY(CheckBss(values->dtype, 2, mask->shape, desc->scale, desc->offset, "scale", ctx, &spec));
     plan->kind = SparseValueKind::kQuant;
     plan->weight_dtype = spec.scale_dtype;
-    BuildQuantScaleGrid(&spec, plan->rows, plan->cols, &plan->quant);
+    BuildQuantScaleGrid(spec, plan->rows, plan->cols, &plan->quant);
     plan->compressed_bytes += desc->scale->nbytes + (desc->offset != nullptr ? desc->offset->nbytes : 0);
   } else {
     plan->kind = values->dtype == WK_DTYPE_FP16 ? SparseValueKind::kF16 : SparseValueKind::kF32;
@@ -413,25 +413,6 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
   return WK_OK;
 }
 
-// Rows [r0, r1) of the dense weights of a sparse + quantized matrix: each non-zero dequantized
-// with its position's block, exactly as constexpr_sparse_blockwise_shift_scale.
-void DecompressQuant(const SparseMatrixPlan& plan, uint8_t* out, size_t r0, size_t r1) {
-  const BssSpec& spec = plan.quant_spec;
-  const uint32_t elem_bytes = plan.weight_dtype == WK_DTYPE_FP16 ? 2 : 4;
-  std::memset(out + r0 * plan.cols * elem_bytes, 0, (r1 - r0) * plan.cols * elem_bytes);
-  const size_t block = static_cast<size_t>(spec.block[1]);
-  uint64_t j = plan.row_start[r0];
-  for (size_t r = r0; r < r1; ++r) {
-    const uint64_t base = BssScaleIndex(spec, uint64_t{r} * plan.cols);
-    for (size_t c = 0; c < plan.cols; ++c) {
-      const uint64_t i = uint64_t{r} * plan.cols + c;
-      if (!Bit(plan.mask, i)) continue;
-      const uint32_t w = BssElementAt(spec, ReadRawElement(plan.values, spec.data_dtype, j++), base + c / block);
-      std::memcpy(out + i * elem_bytes, &w, elem_bytes);
-    }
-  }
-}
-
 struct SparseMatrix final : wk_matrix {
   SparseMatrixPlan plan;
 
@@ -445,7 +426,7 @@ struct SparseMatrix final : wk_matrix {
 
   void Decompress(uint64_t target, uint8_t* out, size_t r0, size_t r1) const override {
     if (plan.kind == SparseValueKind::kLut) return RunSparseLutDecompress(target, plan, out, r0, r1);
-    if (plan.kind == SparseValueKind::kQuant) return DecompressQuant(plan, out, r0, r1);
+    if (plan.kind == SparseValueKind::kQuant) return RunSparseQuantMatrixDecompress(target, plan, out, r0, r1);
     // r0 * cols is a multiple of 8: the rows' mask starts on a byte.
     const uint32_t elem = plan.kind == SparseValueKind::kF16 ? 2 : 4;
     const uint64_t first = plan.row_start[r0];

@@ -87,7 +87,6 @@ struct SparseMatrixPlan {
   // bytes [16 b, 16 b + 16) of its planes (2 or 4 planes), for byte-shuffle lookups. Else empty.
   std::vector<uint8_t> byte_planes;
   // kQuant: weight = the dequantized non-zero, with the block of its (row, column).
-  BssSpec quant_spec;  // for the exact scalar path (decompression)
   QuantScaleGrid quant;
   // Ordinal of each row's first non-zero, [rows + 1]: computed once, never per call.
   std::vector<uint64_t> row_start;
@@ -102,8 +101,10 @@ void RunSparseMatrixGemv(uint64_t target, const SparseMatrixPlan& plan, const Ge
 // Rows [r0, r1) of the dense weights of a kLut matrix into out ([rows, cols] of weight_dtype).
 void RunSparseLutDecompress(uint64_t target, const SparseMatrixPlan& plan, uint8_t* out,
                             size_t r0, size_t r1);
-// kQuant matrices (sparse_quant_gemv.cc).
+// kQuant matrices (sparse_quant_gemv.cc): the product, and rows [r0, r1) of the dense weights.
 void RunSparseQuantMatrixGemv(uint64_t target, const SparseMatrixPlan& plan, const GemvOperands& io);
+void RunSparseQuantMatrixDecompress(uint64_t target, const SparseMatrixPlan& plan, uint8_t* out,
+                                    size_t r0, size_t r1);
 // Scatters `count` mask bits' values (2 or 4 bytes each, `value_count` of them) into out, zeros
 // elsewhere: constexpr_sparse_to_dense for fp16 and fp32 data.
 void RunSparseExpand(uint64_t target, const uint8_t* mask, uint64_t count, const uint8_t* values,

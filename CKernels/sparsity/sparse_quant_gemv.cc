@@ -22,9 +22,10 @@ HWY_BEFORE_NAMESPACE();
 namespace wk {
 namespace HWY_NAMESPACE {
 
-// The general scale layout is decoded one row at a time.
-template <int32_t kDType, bool kF16, ScaleLayout kLayout>
-struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, kLayout>> {
+// The general scale layout is decoded one row at a time. kExact: the decompression form
+// (QuantMatrixDecoder's).
+template <int32_t kDType, bool kF16, ScaleLayout kLayout, bool kExact = false>
+struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, kLayout, kExact>> {
   static constexpr bool kMultiRow = kLayout != ScaleLayout::kGeneral;
   static constexpr bool kNibbles = QuantDataType<kDType>::kNibbles;
   using T = typename QuantDataType<kDType>::T;
@@ -54,7 +55,7 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
     cur.nz += hwy::PopCount(bits);
     VecArray<DI, kVecs> qi;
     WidenChunkInts<T>(q, qi);
-    DequantizeChunk<kLayout>(plan.quant, kF16, cur.row, c, qi, w);
+    DequantizeChunk<kLayout, kExact>(plan.quant, kF16, cur.row, c, qi, w);
     ZeroUnmasked(bits, w);
   }
 
@@ -73,16 +74,14 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
   }
 };
 
-template <int32_t kDType>
-void GemvFor(const SparseMatrixPlan& plan, const GemvOperands& io) {
-  const auto run = [&](const auto& dec) {
-    MatrixProduct(dec, plan.cols, io);
-  };
+// Calls run(decoder) with the decoder for this plan's scale layout (kExact: decompression's).
+template <int32_t kDType, bool kExact, class Run>
+void WithDecoder(const SparseMatrixPlan& plan, const Run& run) {
   const QuantScaleGrid& grid = plan.quant;
   const auto layout = [&](auto kLayoutTag) {
     constexpr ScaleLayout kLayout = decltype(kLayoutTag)::value;
-    if (grid.round_f16) return run(SparseQuantDecoder<kDType, true, kLayout>(plan));
-    run(SparseQuantDecoder<kDType, false, kLayout>(plan));
+    if (!kExact && grid.round_f16) return run(SparseQuantDecoder<kDType, true, kLayout>(plan));
+    run(SparseQuantDecoder<kDType, false, kLayout, kExact>(plan));
   };
   if (LayoutFits<ScaleLayout::kRow>(grid)) {
     return layout(std::integral_constant<ScaleLayout, ScaleLayout::kRow>());
@@ -93,14 +92,26 @@ void GemvFor(const SparseMatrixPlan& plan, const GemvOperands& io) {
   layout(std::integral_constant<ScaleLayout, ScaleLayout::kGeneral>());
 }
 
-void SparseQuantMatrixGemv(const SparseMatrixPlan& plan, const GemvOperands& io) {
+template <bool kExact, class Run>
+void WithDecoder(const SparseMatrixPlan& plan, const Run& run) {
   switch (plan.value_dtype) {
-    case WK_DTYPE_INT4: return GemvFor<WK_DTYPE_INT4>(plan, io);
-    case WK_DTYPE_UINT4: return GemvFor<WK_DTYPE_UINT4>(plan, io);
-    case WK_DTYPE_INT8: return GemvFor<WK_DTYPE_INT8>(plan, io);
-    case WK_DTYPE_UINT8: return GemvFor<WK_DTYPE_UINT8>(plan, io);
+    case WK_DTYPE_INT4: return WithDecoder<WK_DTYPE_INT4, kExact>(plan, run);
+    case WK_DTYPE_UINT4: return WithDecoder<WK_DTYPE_UINT4, kExact>(plan, run);
+    case WK_DTYPE_INT8: return WithDecoder<WK_DTYPE_INT8, kExact>(plan, run);
+    case WK_DTYPE_UINT8: return WithDecoder<WK_DTYPE_UINT8, kExact>(plan, run);
     default: return;
   }
+}
+
+void SparseQuantMatrixGemv(const SparseMatrixPlan& plan, const GemvOperands& io) {
+  WithDecoder<false>(plan, [&](const auto& dec) { MatrixProduct(dec, plan.cols, io); });
+}
+
+// Rows [r0, r1) of the dense weights: each non-zero dequantized with its position's block,
+// exactly as constexpr_sparse_blockwise_shift_scale; pruned weights +0.
+void SparseQuantMatrixDecompress(const SparseMatrixPlan& plan, uint8_t* out, size_t r0, size_t r1) {
+  const bool f16 = plan.quant.round_f16;
+  WithDecoder<true>(plan, [&](const auto& dec) { DecompressRows(dec, plan.cols, f16, out, r0, r1); });
 }
 
 }  // namespace HWY_NAMESPACE
@@ -113,10 +124,16 @@ HWY_AFTER_NAMESPACE();
 namespace wk {
 
 HWY_EXPORT(SparseQuantMatrixGemv);
+HWY_EXPORT(SparseQuantMatrixDecompress);
 
 void RunSparseQuantMatrixGemv(uint64_t target, const SparseMatrixPlan& plan,
                               const GemvOperands& io) {
   KernelFor(HWY_DISPATCH_TABLE(SparseQuantMatrixGemv), target)(plan, io);
+}
+
+void RunSparseQuantMatrixDecompress(uint64_t target, const SparseMatrixPlan& plan, uint8_t* out,
+                                    size_t r0, size_t r1) {
+  KernelFor(HWY_DISPATCH_TABLE(SparseQuantMatrixDecompress), target)(plan, out, r0, r1);
 }
 
 }  // namespace wk

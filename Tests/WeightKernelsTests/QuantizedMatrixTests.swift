@@ -328,6 +328,27 @@ struct QuantizedMatrixTests {
   /// FORMATS.md §7.3 edges with their exact bits: overflow to ±Inf, −0 from a negative scale,
   /// subnormal weights, 0 · Inf = NaN, NaN scales, the fp16 offset difference rounded first;
   /// and Inf weights in a partial last chunk (padding lanes must not turn them into NaN).
+  /// Decompressions of 4 MiB and more are written with streaming stores (CKernels/common/
+  /// matmul-inl.h, kStreamBytes): fp16 and fp32 weights of that size equal the reference on every
+  /// target, with one thread (one task over every row) and two.
+  @Test("large decompression (streaming stores) == reference")
+  func largeDecompression() throws {
+    var r = SplitMix64(seed: 0x57E4)
+    for (scaleType, cols) in [(DType.fp16, 2048), (.fp32, 1024)] {
+      let c = QuantMatrixCase(
+        data: try r.integerTensor(.int8, shape: [1024, cols]),
+        scale: try r.floatTensor(scaleType, shape: [1024, 1], QuantMatrixCase.scaleMix(&r)), offset: nil)
+      let expected = try c.referenceDense()
+      #expect(expected.bytes.count == 4 << 20)
+      let matrix = try c.matrix()
+      for target in SIMDTarget.supported {
+        for threads in [1, 2] {
+          expectBits(try matrix.decompress(target: target, threads: threads), expected, "target \(target) \(scaleType) threads \(threads): large decompress")
+        }
+      }
+    }
+  }
+
   @Test("edge scales: exact bits", arguments: SIMDTarget.compiled)
   func edgeScales(target: SIMDTarget) throws {
     try requireSupported(target)
@@ -362,6 +383,15 @@ struct QuantizedMatrixTests {
       [nil, 0xFC00, 0xFC00, 0xFC00], "fp16 −Inf scale")
     // The fp16 offset difference rounds first: −12 − (−1.779…) → fp16, then · 0.532… = 0xC570.
     try check(QuantMatrixCase(data: Tensor(integers: [-12], dtype: .int8, shape: [1, 1]), scale: f16([0x3842], [1, 1]), offset: f16([0xBF1E], [1, 1])), [0xC570], "fp16 offset rounding")
+    // A NaN float offset meets a NaN scale: the difference's NaN wins (docs/ARITHMETIC.md §1),
+    // whichever NaN the multiply returns; fp32 (one scale per chunk) and fp16 (the difference
+    // rounded first, per-lane layout).
+    try check(
+      QuantMatrixCase(data: Tensor(integers: [3, -4], dtype: .int8, shape: [1, 2]), scale: f32([0x7FC0_0003], [1, 1]), offset: f32([0x7FA0_0002], [1, 1])),
+      [0x7FE0_0002, 0x7FE0_0002], "fp32 NaN offset, NaN scale")
+    try check(
+      QuantMatrixCase(data: Tensor(integers: [3, 4, 5], dtype: .uint4, shape: [1, 3]), scale: f16([0x7E03], [1, 1]), offset: f16([0x7D01], [1, 1])),
+      [0x7F01, 0x7F01, 0x7F01], "fp16 NaN offset, NaN scale")
     // ±Inf weights in a 5-column (partial) chunk: with x = 1 every row is exactly ±Inf.
     let inf = try QuantMatrixCase(data: Tensor(integers: [1, 2, 3, 4, 5, -1, -2, -3, -4, -5], dtype: .int4, shape: [2, 5]), scale: f32([0x7F80_0000], [1, 1]), offset: nil)
     let y = try inf.matrix().gemv(Tensor(floats: [1, 1, 1, 1, 1], shape: [5]), target: target)

@@ -285,6 +285,29 @@ struct SparseMatrixTests {
     }
   }
 
+  /// Sparse + quantized with a NaN float offset and a NaN scale in one block: a kept weight is
+  /// the difference's NaN (docs/ARITHMETIC.md §1, fp16: rounded first), a pruned one +0.
+  @Test("sparse + quantized: a NaN offset meets a NaN scale", arguments: SIMDTarget.compiled)
+  func nanOffsetAndScale(target: SIMDTarget) throws {
+    try requireSupported(target)
+    var r = SplitMix64(seed: 0x5A4A)
+    let bits = (0..<(4 * 40)).map { $0 % 3 == 0 ? 0 : 1 }
+    let d = bits.reduce(0, +)
+    let mask = try r.maskTensor(bits, shape: [4, 40], garbagePadding: false)
+    let values = try Tensor(integers: (0..<d).map { $0 % 13 - 6 }, dtype: .int8, shape: [d])
+    for f16 in [false, true] {
+      let scale = f16 ? try Tensor(fp16Bits: [0x7E03, 0x3C00], shape: [2, 1]) : try Tensor(fp32Bits: [0x7FC0_0003, 0x3F80_0000], shape: [2, 1])
+      let offset = f16 ? try Tensor(fp16Bits: [0x7D01, 0x7D01], shape: [2, 1]) : try Tensor(fp32Bits: [0x7FA0_0002, 0x7FA0_0002], shape: [2, 1])
+      let c = SparseMatrixCase(rows: 4, cols: 40, mask: mask, values: values, scale: scale, offset: offset)
+      let got = try c.matrix().decompress(target: target)
+      let nan: UInt32 = f16 ? 0x7F01 : 0x7FE0_0002
+      let expected = bits.map { $0 == 1 ? nan : 0 }
+      let gotBits = f16 ? got.fp16Bits().map(UInt32.init) : got.fp32Bits()
+      #expect(gotBits == expected, "target \(target) f16 \(f16): \(gotBits.prefix(6).map { hex(UInt64($0), width: 8) })")
+      try Self.check(c, &r, target: target, label: "NaN offset and scale, f16 \(f16)")
+    }
+  }
+
   /// A pruned weight is +0, and 0·Inf = NaN in the canonical order: an all-zero row against an
   /// x holding Inf gives the canonical NaN, on the fused path as on the dense one.
   @Test("pruned weights take part: 0 · Inf = NaN", arguments: SIMDTarget.compiled)
