@@ -33,9 +33,21 @@ bench: deps
 	.build/release/kernel-bench --kernel lut4
 
 # Every test: the Swift suites (XCTest and Swift Testing, every SIMD target the CPU supports),
-# the coremltools vectors through kernel-bench verify, then every fuzz target for a short run.
-test: deps swift-test verify downstream examples test-arm
-	$(MAKE) -j$(NPROC) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+# the coremltools vectors through kernel-bench verify, the downstream package, the installed
+# library's examples, the Arm targets under qemu, then every fuzz target for a short run. Each
+# step prints its wall time, so that CI's log shows where the minutes go. The Arm runs and the
+# fuzz runs are single-threaded processes: one make runs them with the fuzzers' build, a
+# process per core.
+TEST_STEPS := swift-test verify downstream examples test-arm-and-fuzz
+test: deps
+	@set -e; total=$$(date +%s); for step in $(TEST_STEPS); do \
+	  start=$$(date +%s); $(MAKE) --no-print-directory $$step; \
+	  echo "== make $$step: $$(( $$(date +%s) - start )) s"; \
+	done; echo "== make test: $$(( $$(date +%s) - total )) s"
+
+.PHONY: test-arm-and-fuzz
+test-arm-and-fuzz: deps-arm
+	$(MAKE) --no-print-directory -j$(NPROC) test-arm fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 swift-test:
 	$(SWIFT) build --build-tests
@@ -87,15 +99,22 @@ $(FUZZ_DIR)/%_fuzz: Fuzz/%_fuzz.cc Fuzz/fuzz_support.h $(FUZZ_OBJECTS)
 
 fuzz-build: deps $(addprefix $(FUZZ_DIR)/,$(addsuffix _fuzz,$(FUZZ_TARGETS)))
 
-# Runs each target for FUZZ_SECONDS; any finding (crash, sanitizer report, mismatch) fails, and
-# libFuzzer leaves the input in $(FUZZ_DIR)/artifacts for replay: `$(FUZZ_DIR)/NAME_fuzz FILE`.
-fuzz: fuzz-build
-	@set -e; for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts; \
-	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
-	  $(FUZZ_DIR)/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=60 -print_final_stats=1 \
-	    -artifact_prefix=$(FUZZ_DIR)/artifacts/ $(FUZZ_DIR)/corpus/$$t Fuzz/seeds/$$t; \
-	done
+# Runs each target for FUZZ_SECONDS (with -j, several at once); any finding (crash, sanitizer
+# report, mismatch) fails, and libFuzzer leaves the input in $(FUZZ_DIR)/artifacts for replay:
+# `$(FUZZ_DIR)/NAME_fuzz FILE`. Each run's output goes to $(FUZZ_DIR)/NAME.log, printed whole on
+# a finding and its final statistics otherwise, so that parallel runs do not interleave.
+fuzz: $(addprefix fuzz-run-,$(FUZZ_TARGETS))
+
+fuzz-run-%: deps $(FUZZ_DIR)/%_fuzz
+	@mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/artifacts
+	@echo "fuzzing $* for $(FUZZ_SECONDS) s"
+	@if $(FUZZ_DIR)/$*_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=60 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/artifacts/ $(FUZZ_DIR)/corpus/$* Fuzz/seeds/$* \
+	    > $(FUZZ_DIR)/$*.log 2>&1; then \
+	  echo "fuzz $*: no finding"; grep '^stat::' $(FUZZ_DIR)/$*.log | sed 's/^/  $* /'; \
+	else \
+	  cat $(FUZZ_DIR)/$*.log; echo "fuzz $*: FAILED (log above, $(FUZZ_DIR)/$*.log)"; exit 1; \
+	fi
 
 clean:
 	rm -rf .build $(FUZZ_DIR)

@@ -51,8 +51,9 @@ $(ARM_DIR)/cdriver: $(ARM_OBJECTS) $(patsubst Fuzz/%.cc,$(ARM_DIR)/fuzz/%.o,$(FU
     $(patsubst Tests/CDriver/%.cc,$(ARM_DIR)/driver/%.o,$(DRIVER_SOURCES))
 	$(ARM_CXX) $^ -lhwy -lpthread -o $@
 
+# In parallel: under a parent make's jobserver (make -jN test-arm ...) with its jobs, else -j$(NPROC).
 arm-build: deps-arm
-	$(MAKE) -j$(NPROC) $(ARM_DIR)/cdriver
+	$(MAKE) $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(NPROC)) $(ARM_DIR)/cdriver
 
 # qemu CPU, then the target Highway picks for it, for each Arm target. The driver checks every
 # target the CPU supports against EMU128, fails unless that one is among them, and checks that the
@@ -60,15 +61,20 @@ arm-build: deps-arm
 ARM_RUNS := cortex-a72:NEON a64fx:SVE a64fx,sve-default-vector-length=32:SVE_256 \
   max:SVE2 max,sve-default-vector-length=256:SVE2 max,sve-default-vector-length=16:SVE2_128
 
-test-arm: arm-build
-	@set -e; n=0; for run in $(ARM_RUNS); do \
-	  cpu=$${run%:*}; want=$${run##*:}; seed=$$(( $(ARM_SEED) + n * $(ARM_CASES) )); n=$$((n + 1)); \
-	  echo "== qemu-aarch64 -cpu $$cpu (expect $$want)"; \
-	  start=$$(date +%s); \
-	  $(QEMU_AARCH64) -cpu $$cpu $(ARM_DIR)/cdriver --vectors $(VECTORS_DIR) --seeds Fuzz/seeds \
-	    --cases $(ARM_CASES) --seed $$seed --expect-cpu $$want --expect-target NEON; \
-	  echo "   $$(( $$(date +%s) - start )) s"; \
-	done
+# One make target per run (arm-run-1 ... arm-run-6), so that `make -jN test-arm` runs N qemu
+# processes at once; each run's output goes to $(ARM_DIR)/run-K.log and is printed when it ends.
+ARM_RUN_IDS := $(shell seq 1 $(words $(ARM_RUNS)))
+test-arm: $(addprefix arm-run-,$(ARM_RUN_IDS))
+
+arm-run-%: arm-build
+	@set -e; run=$(word $*,$(ARM_RUNS)); cpu=$${run%:*}; want=$${run##*:}; \
+	seed=$$(( $(ARM_SEED) + ($* - 1) * $(ARM_CASES) )); log=$(ARM_DIR)/run-$*.log; \
+	start=$$(date +%s); \
+	if $(QEMU_AARCH64) -cpu $$cpu $(ARM_DIR)/cdriver --vectors $(VECTORS_DIR) --seeds Fuzz/seeds \
+	    --cases $(ARM_CASES) --seed $$seed --expect-cpu $$want --expect-target NEON > $$log 2>&1; \
+	then status=passed; else status=FAILED; fi; \
+	echo "== qemu-aarch64 -cpu $$cpu (expect $$want): $$status in $$(( $$(date +%s) - start )) s"; \
+	sed 's/^/   /' $$log; test $$status = passed
 
 # The same driver built and run natively with the host's g++ (every x86 target this CPU runs, against
 # EMU128): a quick way to debug the driver itself. Not part of make test, whose Swift suites

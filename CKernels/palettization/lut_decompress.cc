@@ -38,10 +38,44 @@ HWY_INLINE void StoreEntries(VecSpan<DU> v, uint32_t elem_bytes, uint8_t* out) {
   }
 }
 
+// Leading 4-bit entries of 2 or 4 bytes through byte planes of the run's table (the entries'
+// own bits: no conversion, so NaN payloads are copied), a byte-plane step at a time while the
+// step's indices start on a byte with 16 bytes readable. Returns the entries written.
+HWY_INLINE size_t GatherPlanes4(const LutRun& run) {
+  constexpr size_t kStep = kChunk * kPlaneStepChunks;
+  const size_t elem = run.elem_bytes;
+  HWY_ALIGN uint8_t planes[64];
+  for (size_t e = 0; e < 16; ++e) {
+    for (size_t b = 0; b < elem; ++b) {
+      planes[16 * b + e] = static_cast<uint8_t>(run.table[e] >> (8 * b));
+    }
+  }
+  size_t i = 0;
+  for (; i + kStep <= run.count; i += kStep) {
+    const uint64_t bit = run.bit0 + uint64_t{i} * 4;
+    if ((bit & 7) != 0 || (bit >> 3) + 16 > run.index_bytes) break;
+    const uint8_t* p = run.indices + (bit >> 3);
+    uint8_t* out = run.out + i * elem;
+    if (elem == 2) {
+      Lookup4Planes16(p, planes, reinterpret_cast<uint16_t*>(out));
+    } else {
+      VecArray<DF, 4> w;
+      Lookup4Planes(p, planes, w);
+      float* q = reinterpret_cast<float*>(out);
+      for (size_t j = 0; j < 4; ++j) hn::StoreU(VF(w[j]), DF(), q + j * kLanes);
+    }
+  }
+  return i;
+}
+
 template <int kBits>
 void LutGatherBits(const LutRun& run) {
+  size_t first = 0;
+  if constexpr (kBits == 4 && kPlanes4) {
+    if (run.elem_bytes >= 2) first = GatherPlanes4(run) / kChunk;
+  }
   const size_t chunks = (run.count + kChunk - 1) / kChunk;
-  for (size_t c = 0; c < chunks; ++c) {
+  for (size_t c = first; c < chunks; ++c) {
     const uint64_t bit = run.bit0 + uint64_t{c} * kChunk * kBits;
     const bool fast = (bit & 7) == 0 && (bit >> 3) + 16 <= run.index_bytes;
     VecArray<DU, kVecs> v;

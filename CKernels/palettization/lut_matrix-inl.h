@@ -45,10 +45,14 @@ inline LutLayout LayoutOf(const LutMatrixPlan& plan) {
   return LutLayout::kGeneral;
 }
 
-// Where each index byte of a byte-plane step comes from. Byte t of 4-byte group g of 128-bit
-// block k is column g * 4 kBlocks + 4 k + t, so that after two rounds of per-block interleaving
-// each fp32 vector holds consecutive columns (natural order, one chunk's partials in order). An
-// even column is a low nibble (pattern_low names its byte), an odd one a high nibble.
+// Where each index byte of a byte-plane step comes from, for entries of kElem bytes (4: fp32
+// values, 2: fp16 bits). kElem 4: byte t of 4-byte group g of 128-bit block k is column
+// g * 4 kBlocks + 4 k + t, so that after two rounds of per-block interleaving each fp32 vector
+// holds consecutive columns (natural order, one chunk's partials in order). kElem 2: byte t of
+// block k is column 8 k + t (t < 8) or 8 kBlocks + 8 k + t - 8, so that one round gives each
+// 16-bit vector consecutive columns. An even column is a low nibble (pattern_low names its
+// byte), an odd one a high nibble.
+template <size_t kElem>
 struct PlaneLayout {
   uint8_t pattern_low[4 * kLanes];
   uint8_t pattern_high[4 * kLanes];
@@ -57,20 +61,34 @@ struct PlaneLayout {
     PlaneLayout t{};
     constexpr size_t kBlocks = kLanes / 4;
     for (size_t k = 0; k < kBlocks; ++k) {
-      for (size_t g = 0; g < 4; ++g) {
-        for (size_t i = 0; i < 4; ++i) {
-          const size_t col = g * 4 * kBlocks + 4 * k + i;
-          const size_t byte = 16 * k + 4 * g + i;
-          t.pattern_low[byte] = col % 2 == 0 ? static_cast<uint8_t>(col / 2) : 0x80;
-          t.pattern_high[byte] = col % 2 == 1 ? static_cast<uint8_t>(col / 2) : 0x80;
-        }
+      for (size_t b = 0; b < 16; ++b) {
+        const size_t col = kElem == 4 ? (b / 4) * 4 * kBlocks + 4 * k + b % 4
+                                      : (b < 8 ? 8 * k + b : 8 * kBlocks + 8 * k + b - 8);
+        t.pattern_low[16 * k + b] = col % 2 == 0 ? static_cast<uint8_t>(col / 2) : 0x80;
+        t.pattern_high[16 * k + b] = col % 2 == 1 ? static_cast<uint8_t>(col / 2) : 0x80;
       }
     }
     return t;
   }
 };
 
-constexpr PlaneLayout kPlaneLayout = PlaneLayout::Make();
+template <size_t kElem>
+constexpr PlaneLayout<kElem> kPlaneLayout = PlaneLayout<kElem>::Make();
+
+// 16 kBlocks 4-bit indices from 8 kBlocks bytes of nibbles (16 readable at p), one per byte in
+// the order PlaneLayout<kElem> gives.
+template <size_t kElem>
+HWY_INLINE hn::Vec<D8> PlaneIndices(const uint8_t* p) {
+  const D8 d8;
+  const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
+  const hn::Vec<D8> packed = hn::LoadDup128(d8, p);
+  const hn::Vec<D8> nibble = hn::Set(d8, 0x0F);
+  const hn::Vec<D8> low = hn::And(packed, nibble);
+  const hn::Vec<D8> high =
+      hn::And(hn::BitCast(d8, hn::ShiftRight<4>(hn::BitCast(d16, packed))), nibble);
+  return hn::Or(hn::TableLookupBytesOr0(low, hn::LoadU(d8, kPlaneLayout<kElem>.pattern_low)),
+                hn::TableLookupBytesOr0(high, hn::LoadU(d8, kPlaneLayout<kElem>.pattern_high)));
+}
 
 // 16 kBlocks weights of a 16-entry fp32 table from 8 kBlocks bytes of nibbles (16 readable at p).
 // Four byte shuffles fetch the four bytes of every entry ("byte planes" of the table) and two
@@ -80,13 +98,7 @@ HWY_INLINE void Lookup4Planes(const uint8_t* p, const uint8_t* planes, VecSpan<D
   const DF df;
   const D8 d8;
   const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
-  const hn::Vec<D8> packed = hn::LoadDup128(d8, p);
-  const hn::Vec<D8> nibble = hn::Set(d8, 0x0F);
-  const hn::Vec<D8> low = hn::And(packed, nibble);
-  const hn::Vec<D8> high = hn::And(hn::BitCast(d8, hn::ShiftRight<4>(hn::BitCast(d16, packed))), nibble);
-  const hn::Vec<D8> idx =
-      hn::Or(hn::TableLookupBytesOr0(low, hn::LoadU(d8, kPlaneLayout.pattern_low)),
-             hn::TableLookupBytesOr0(high, hn::LoadU(d8, kPlaneLayout.pattern_high)));
+  const hn::Vec<D8> idx = PlaneIndices<4>(p);
   const hn::Vec<D8> b0 = hn::TableLookupBytes(hn::LoadDup128(d8, planes), idx);
   const hn::Vec<D8> b1 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 16), idx);
   const hn::Vec<D8> b2 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 32), idx);
@@ -99,6 +111,18 @@ HWY_INLINE void Lookup4Planes(const uint8_t* p, const uint8_t* planes, VecSpan<D
   w[1] = hn::BitCast(df, hn::InterleaveUpper(d16, l01, l23));
   w[2] = hn::BitCast(df, hn::InterleaveLower(d16, h01, h23));
   w[3] = hn::BitCast(df, hn::InterleaveUpper(d16, h01, h23));
+}
+
+// The same for a table of 16-bit entries (two byte planes, one round of interleaving): 16 kBlocks
+// entries' bits stored at out in natural column order.
+HWY_INLINE void Lookup4Planes16(const uint8_t* p, const uint8_t* planes, uint16_t* out) {
+  const D8 d8;
+  const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
+  const hn::Vec<D8> idx = PlaneIndices<2>(p);
+  const hn::Vec<D8> b0 = hn::TableLookupBytes(hn::LoadDup128(d8, planes), idx);
+  const hn::Vec<D8> b1 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 16), idx);
+  hn::StoreU(hn::BitCast(d16, hn::InterleaveLower(d8, b0, b1)), d16, out);
+  hn::StoreU(hn::BitCast(d16, hn::InterleaveUpper(d8, b0, b1)), d16, out + hn::Lanes(d16));
 }
 
 // 64- and 256-entry tables exceed in-register permutes, and gathers are slow on many cores

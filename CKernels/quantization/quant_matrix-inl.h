@@ -72,6 +72,19 @@ HWY_INLINE bool LayoutFits(const QuantScaleGrid& grid) {
   return false;
 }
 
+// Calls body(std::integral_constant<ScaleLayout, L>) with the fastest layout L that fits grid:
+// the one choice of layout for every decoder that dequantizes through a QuantScaleGrid.
+template <class Body>
+HWY_INLINE void WithScaleLayout(const QuantScaleGrid& grid, const Body& body) {
+  if (LayoutFits<ScaleLayout::kRow>(grid)) {
+    return body(std::integral_constant<ScaleLayout, ScaleLayout::kRow>());
+  }
+  if (LayoutFits<ScaleLayout::kChunk>(grid)) {
+    return body(std::integral_constant<ScaleLayout, ScaleLayout::kChunk>());
+  }
+  body(std::integral_constant<ScaleLayout, ScaleLayout::kGeneral>());
+}
+
 // 16 integers of T at p, widened straight from memory (one load-and-extend per vector, no
 // shuffle to split a 16-byte load).
 template <typename T>
@@ -256,30 +269,22 @@ struct QuantMatrixDecoder {
 
 // Calls body(decoder) with the decoder for this plan's scale layout: the product's (weights
 // rounded as the grid says), or with kExact decompression's (unrounded, NaN rule).
-template <int32_t kDType, bool kExact, ScaleLayout kLayout, class Body>
-HWY_INLINE void WithQuantDecoder(const QuantMatrixPlan& plan, const Body& body) {
-  const auto with_f16 = [&](auto table) {
-    constexpr bool kTable = decltype(table)::value;
-    if (!kExact && plan.grid.round_f16) {
-      return body(QuantMatrixDecoder<kDType, true, kLayout, kTable, kExact>{plan});
-    }
-    body(QuantMatrixDecoder<kDType, false, kLayout, kTable, kExact>{plan});
-  };
-  if constexpr (QuantDataType<kDType>::kNibbles && kLayout != ScaleLayout::kGeneral) {
-    if (ChunkPairsShareBlock<kLayout>(plan.grid, plan.cols)) return with_f16(std::true_type());
-  }
-  with_f16(std::false_type());
-}
-
 template <int32_t kDType, bool kExact, class Body>
 HWY_INLINE void WithQuantDecoder(const QuantMatrixPlan& plan, const Body& body) {
-  if (LayoutFits<ScaleLayout::kRow>(plan.grid)) {
-    return WithQuantDecoder<kDType, kExact, ScaleLayout::kRow>(plan, body);
-  }
-  if (LayoutFits<ScaleLayout::kChunk>(plan.grid)) {
-    return WithQuantDecoder<kDType, kExact, ScaleLayout::kChunk>(plan, body);
-  }
-  WithQuantDecoder<kDType, kExact, ScaleLayout::kGeneral>(plan, body);
+  WithScaleLayout(plan.grid, [&](auto layout) {
+    constexpr ScaleLayout kLayout = decltype(layout)::value;
+    const auto with_f16 = [&](auto table) {
+      constexpr bool kTable = decltype(table)::value;
+      if (!kExact && plan.grid.round_f16) {
+        return body(QuantMatrixDecoder<kDType, true, kLayout, kTable, kExact>{plan});
+      }
+      body(QuantMatrixDecoder<kDType, false, kLayout, kTable, kExact>{plan});
+    };
+    if constexpr (QuantDataType<kDType>::kNibbles && kLayout != ScaleLayout::kGeneral) {
+      if (ChunkPairsShareBlock<kLayout>(plan.grid, plan.cols)) return with_f16(std::true_type());
+    }
+    with_f16(std::false_type());
+  });
 }
 
 template <int32_t kDType>

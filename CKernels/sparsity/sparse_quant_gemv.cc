@@ -77,19 +77,13 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
 // Calls run(decoder) with the decoder for this plan's scale layout (kExact: decompression's).
 template <int32_t kDType, bool kExact, class Run>
 void WithDecoder(const SparseMatrixPlan& plan, const Run& run) {
-  const QuantScaleGrid& grid = plan.quant;
-  const auto layout = [&](auto kLayoutTag) {
-    constexpr ScaleLayout kLayout = decltype(kLayoutTag)::value;
-    if (!kExact && grid.round_f16) return run(SparseQuantDecoder<kDType, true, kLayout>(plan));
+  WithScaleLayout(plan.quant, [&](auto layout) {
+    constexpr ScaleLayout kLayout = decltype(layout)::value;
+    if (!kExact && plan.quant.round_f16) {
+      return run(SparseQuantDecoder<kDType, true, kLayout>(plan));
+    }
     run(SparseQuantDecoder<kDType, false, kLayout, kExact>(plan));
-  };
-  if (LayoutFits<ScaleLayout::kRow>(grid)) {
-    return layout(std::integral_constant<ScaleLayout, ScaleLayout::kRow>());
-  }
-  if (LayoutFits<ScaleLayout::kChunk>(grid)) {
-    return layout(std::integral_constant<ScaleLayout, ScaleLayout::kChunk>());
-  }
-  layout(std::integral_constant<ScaleLayout, ScaleLayout::kGeneral>());
+  });
 }
 
 template <bool kExact, class Run>
