@@ -317,13 +317,16 @@ HWY_INLINE void StoreWeights(VecSpan<DF> w, uint8_t* p) {
   }
 }
 
+// Row r from chunk c0 on (a multiple of the decoder's step; c0 > 0 only for decoders whose
+// cursor does not advance).
 template <bool kSafe, bool kF16, bool kStream, class Decoder>
-HWY_INLINE void DecompressRow(const Decoder& dec, size_t r, size_t cols, uint8_t* row_out) {
+HWY_INLINE void DecompressRow(const Decoder& dec, size_t r, size_t cols, uint8_t* row_out,
+                              size_t c0 = 0) {
   constexpr size_t kStep = Decoder::kStepChunks;
   constexpr size_t kElem = kF16 ? 2 : 4;
   const size_t full = cols / kChunk;
   typename Decoder::Cursor cur = dec.Begin(r);
-  size_t c = 0;
+  size_t c = c0;
   for (; c + kStep <= full; c += kStep) {
     VecArray<DF, kStep * kVecs> w;
     dec.Prefetch(cur, c);
