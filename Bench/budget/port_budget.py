@@ -36,6 +36,8 @@ def classify(op, args):
         return [('f16 unit', ['X'], 1)]
     if op in ('vpermd', 'vpermps'):
         return [('vpermd', FP012, 4)]          # 1.31 c alone, 1.50 c per pair with an fma
+    if op in ('vpermpd', 'vpermq'):
+        return [('vpermpd', FP012, 3.8)]       # 1.27 c alone, 1.33 c per pair with an fma
     if re.match(r'vpmov[sz]x', op) and not mem and ymm:
         return [('widen', FP012, 3.5)]         # 1.28 c alone, 1.33 c per pair with an fma
     if op in ('vmovq', 'vmovd') and re.match(r'%[re]', args):

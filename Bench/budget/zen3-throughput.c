@@ -64,6 +64,7 @@ enum { kIters = 10000000 };
 #define FMA(a, b) "vfmadd231ps %%ymm14,%%ymm15,%%ymm" #a "\n\t"
 #define SHUF(a, b) "vpshufb %%ymm14,%%ymm15,%%ymm" #a "\n\t"
 #define PERM(a, b) "vpermd %%ymm14,%%ymm15,%%ymm" #a "\n\t"
+#define PERMPD(a, b) "vpermpd $0xd8,%%ymm15,%%ymm" #a "\n\t"
 #define CVT16R(a, b) "vcvtph2ps %%xmm15,%%ymm" #a "\n\t"
 #define CVT16M(a, b) "vcvtph2ps (%%rsi),%%ymm" #a "\n\t"
 #define RN16(a, b) "vcvtps2ph $8,%%ymm15,%%xmm" #a "\n\t"
@@ -118,6 +119,7 @@ int main(void) {
   TIME("vfmadd231ps ymm", 12, "instr", X12(FMA));
   TIME("vpshufb ymm", 12, "instr", X12(SHUF));
   TIME("vpermd ymm", 12, "instr", X12(PERM));
+  TIME("vpermpd ymm, imm", 12, "instr", X12(PERMPD));
   TIME("vcvtph2ps ymm, xmm", 12, "instr", X12(CVT16R));
   TIME("vcvtph2ps ymm, m128", 12, "instr", X12(CVT16M));
   TIME("vcvtps2ph xmm, ymm", 12, "instr", X12(RN16));
@@ -131,6 +133,7 @@ int main(void) {
 #define P_FMA_SHUF(a, b) FMA(a, b) SHUF_B(a, b)
 #define P_FMA_2SHUF(a, b) FMA(a, b) SHUF_B(a, b) "vpunpcklbw %%ymm14,%%ymm15,%%ymm" #b "\n\t"
 #define P_FMA_PERM(a, b) FMA(a, b) "vpermd %%ymm14,%%ymm15,%%ymm" #b "\n\t"
+#define P_FMA_PERMPD(a, b) FMA(a, b) PERMPD(b, a)
 #define P_PERM_SHUF(a, b) PERM(a, b) SHUF_B(a, b)
 #define P_FMA_CVT16R(a, b) FMA(a, b) "vcvtph2ps %%xmm15,%%ymm" #b "\n\t"
 #define P_FMA_CVT16M(a, b) FMA(a, b) "vcvtph2ps (%%rsi),%%ymm" #b "\n\t"
@@ -142,6 +145,7 @@ int main(void) {
   TIME("vfmadd231ps + vpshufb", 6, "pair", X6(P_FMA_SHUF));
   TIME("vfmadd231ps + 2 shuffles", 6, "triple", X6(P_FMA_2SHUF));
   TIME("vfmadd231ps + vpermd", 6, "pair", X6(P_FMA_PERM));
+  TIME("vfmadd231ps + vpermpd", 6, "pair", X6(P_FMA_PERMPD));
   TIME("vpermd + vpshufb", 6, "pair", X6(P_PERM_SHUF));
   TIME("vfmadd231ps + vcvtph2ps ymm, xmm", 6, "pair", X6(P_FMA_CVT16R));
   TIME("vfmadd231ps + vcvtph2ps ymm, m128", 6, "pair", X6(P_FMA_CVT16M));

@@ -14,6 +14,13 @@
 //   void DecodeTail(Cursor&, size_t chunk, VecSpan<DF> w) const;  // the partial last chunk (safe)
 //   void Prefetch(const Cursor&, size_t chunk) const;
 //   size_t FastRows() const;  // rows whose full chunks may use kSafe = false (no over-read)
+// Optionally, decoders of binary16 weights:
+//   static constexpr bool kF16Steps = true;
+//   static constexpr size_t kF16StepChunks;  // chunks per DecodeStepF16
+//   static constexpr bool kF16Split;         // each chunk in split order (below)
+//   static constexpr size_t F16Offset(size_t s, size_t j);  // where vector j of chunk s is
+//   bool F16Steps() const;  // whether this matrix's weights are binary16
+//   void DecodeStepF16(Cursor&, size_t chunk, uint16_t* out) const;  // DecodeStep<false>'s bits
 // Chunks of a row are decoded in increasing order, so a cursor may carry a running position
 // (sparse formats). With kSafe the decoder must never read outside its buffers. Decoders whose
 // cursor is the row index take it by value. Decoded lanes are in natural column order: lane i of
@@ -30,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "common/simd-inl.h"
 #include "gemv/gemv_operands.h"
@@ -40,8 +48,103 @@ HWY_BEFORE_NAMESPACE();
 namespace wk {
 namespace HWY_NAMESPACE {
 
-// GEMV over a block of kRows rows and one batch row: decode in registers, fma at once.
-template <size_t kRows, bool kSafe, class Decoder>
+// Decoders whose weights are binary16 can hand the GEMV their bits instead (DecodeStepF16): a
+// step of every row of a block is decoded into an L1 buffer while the previous step is consumed
+// by memory-operand conversions (vcvtph2ps m128 runs twice per cycle on Zen 3, its register form
+// once, on the unit vcvtps2ph and vextracti128 also need). The bits are those DecodeStep widens, so
+// the products are too. Only where the conversion is an instruction.
+constexpr bool kF16Staging = WK_NATIVE_F16;
+
+template <class Decoder, class = void>
+struct HasF16Steps : std::false_type {};
+template <class Decoder>
+struct HasF16Steps<Decoder, std::void_t<decltype(Decoder::kF16Steps)>>
+    : std::bool_constant<Decoder::kF16Steps> {};
+
+// Rows per staged block: the accumulators of 4 rows and one step of x fill 12 of AVX2's 16
+// registers.
+constexpr size_t kStagedRows = kVecs >= 4 ? 2 : 4;
+
+// Split order of a chunk: its even columns, then its odd ones (how 4-bit look-ups come out
+// cheapest). The activations are split alike, so lane i of accumulator j holds the partial of
+// the column split position 8 j + i names; the partials go back to column order before any
+// other chunk is added. Both moves permute lanes and change no bit.
+template <size_t kV = kVecs>  // a template: instantiated only where a decoder splits
+HWY_INLINE void SplitChunk(VecSpan<DF> v) {
+  static_assert(kV % 2 == 0, "a chunk of at least two vectors");
+  const DF df;
+  VecArray<DF, kVecs> t;
+#pragma clang loop unroll(full)
+  for (size_t j = 0; j < kVecs / 2; ++j) {
+    t[j] = hn::ConcatEven(df, VF(v[2 * j + 1]), VF(v[2 * j]));
+    t[kVecs / 2 + j] = hn::ConcatOdd(df, VF(v[2 * j + 1]), VF(v[2 * j]));
+  }
+#pragma clang loop unroll(full)
+  for (size_t j = 0; j < kVecs; ++j) v[j] = t[j];
+}
+
+HWY_INLINE void UnsplitChunk(VecSpan<DF> v) {
+  const DF df;
+  HWY_ALIGN float split[kChunk];
+  HWY_ALIGN float natural[kChunk];
+  for (size_t j = 0; j < kVecs; ++j) hn::Store(VF(v[j]), df, split + j * kLanes);
+  for (size_t i = 0; i < kChunk / 2; ++i) {
+    natural[2 * i] = split[i];
+    natural[2 * i + 1] = split[kChunk / 2 + i];
+  }
+  for (size_t j = 0; j < kVecs; ++j) v[j] = hn::Load(df, natural + j * kLanes);
+}
+
+// The full steps of kRows rows (< FastRows) through fp16 staging, into acc; returns the chunks done.
+template <size_t kRows, class Decoder>
+HWY_INLINE size_t GemvStagedSteps(const Decoder& dec, typename Decoder::Cursor* cur, const XRow& x,
+                                  VecSpan<DF> acc) {
+  constexpr size_t kStep = Decoder::kF16StepChunks;
+  constexpr size_t kStepCols = kStep * kChunk;
+  const DU16 d16;
+  const size_t steps = x.cols / kStepCols;
+  if (steps == 0) return 0;
+  // Double-buffered: step i + 1 is decoded before step i is consumed, so a load never reads what
+  // the same iteration stored (which the compiler would forward into a register conversion).
+  HWY_ALIGN uint16_t buf[2][kRows * kStepCols];
+#pragma clang loop unroll(full)
+  for (size_t r = 0; r < kRows; ++r) dec.DecodeStepF16(cur[r], 0, buf[0] + r * kStepCols);
+  for (size_t i = 0; i < steps; ++i) {
+    if (i + 1 < steps) {
+      uint16_t* next = buf[(i + 1) & 1];
+#pragma clang loop unroll(full)
+      for (size_t r = 0; r < kRows; ++r) {
+        dec.Prefetch(cur[r], (i + 1) * kStep);
+        dec.DecodeStepF16(cur[r], (i + 1) * kStep, next + r * kStepCols);
+      }
+    }
+    const uint16_t* w = buf[i & 1];
+    // Chunk by chunk, so that one chunk of x is live beside the accumulators.
+#pragma clang loop unroll(full)
+    for (size_t s = 0; s < kStep; ++s) {
+      VecArray<DF, kVecs> xv;
+      x.Load(i * kStep + s, xv);
+      if constexpr (Decoder::kF16Split) SplitChunk(xv);
+#pragma clang loop unroll(full)
+      for (size_t r = 0; r < kRows; ++r) {
+#pragma clang loop unroll(full)
+        for (size_t j = 0; j < kVecs; ++j) {
+          const VF wv = WidenF16(hn::Load(d16, w + r * kStepCols + Decoder::F16Offset(s, j)));
+          acc[r * kVecs + j] = FusedMulAdd(wv, xv[j], acc[r * kVecs + j]);
+        }
+      }
+    }
+  }
+  if constexpr (Decoder::kF16Split) {
+#pragma clang loop unroll(full)
+    for (size_t r = 0; r < kRows; ++r) UnsplitChunk(acc + r * kVecs);
+  }
+  return steps * kStep;
+}
+
+// GEMV over a block of kRows rows and one batch row: decode in registers, fma at once (kStaged:
+// the full steps through GemvStagedSteps).
+template <size_t kRows, bool kSafe, class Decoder, bool kStaged = false>
 HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, float* out) {
   const DF df;
   constexpr size_t kStep = Decoder::kStepChunks;
@@ -57,7 +160,8 @@ HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, flo
   }
   const size_t full = x.cols / kChunk;
   size_t c = 0;
-  for (; c + kStep <= full; c += kStep) {
+  if constexpr (kStaged) c = GemvStagedSteps<kRows>(dec, cur, x, acc);
+  for (; !kStaged && c + kStep <= full; c += kStep) {
     VecArray<DF, kStep * kVecs> xv;
 #pragma clang loop unroll(full)
     for (size_t s = 0; s < kStep; ++s) x.Load(c + s, xv + s * kVecs);
@@ -113,9 +217,17 @@ HWY_INLINE void GemvRows(const Decoder& dec, size_t cols, const GemvOperands& io
   constexpr size_t kBlockRows = Decoder::kBlockRows;
   const size_t fast_end = std::min(io.row_end, dec.FastRows());
   const XRow xr{io.x, cols};
-  float out[kBlockRows];
+  float out[std::max(kBlockRows, kStagedRows)];
   size_t r = io.row_begin;
   // Decoders for rare layouts skip the multi-row block: one instantiation instead of two.
+  if constexpr (HasF16Steps<Decoder>::value && kF16Staging) {
+    if (dec.F16Steps()) {
+      for (; r + kStagedRows <= fast_end; r += kStagedRows) {
+        GemvRowBlock<kStagedRows, false, Decoder, true>(dec, r, xr, out);
+        for (size_t i = 0; i < kStagedRows; ++i) StoreResult(out[i], io.y, r + i, io.y_f16);
+      }
+    }
+  }
   if constexpr (Decoder::kMultiRow) {
     for (; r + kBlockRows <= fast_end; r += kBlockRows) {
       GemvRowBlock<kBlockRows, false>(dec, r, xr, out);

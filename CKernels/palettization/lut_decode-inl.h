@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "common/simd-inl.h"
 #include "hwy/cache_control.h"
@@ -123,6 +124,60 @@ WK_DECODE_INLINE VU Lookup(const uint32_t* table, VU idx) {
     }
     return result;
 #endif
+  }
+}
+
+// Chunks of the widest split look-up: 64 columns (one 32-byte load of nibbles) on 8-lane
+// targets, one chunk on 4-lane ones.
+constexpr size_t kSplitStepChunks = kLanes == 8 ? 4 : 1;
+
+// Where Lookup4PlanesSplit<kChunks> leaves vector j of chunk s (kLanes entries, in split order:
+// even columns, then odd), in entries from out. 64 columns: the 256-bit stores hold [even
+// columns of chunk s | of chunk s + 2] and then the odd ones alike.
+template <size_t kChunks>
+constexpr size_t SplitOffset(size_t s, size_t j) {
+  return kChunks == 4 && kLanes == 8 ? 8 * (4 * j + 2 * (s & 1) + (s >> 1)) : 16 * s + kLanes * j;
+}
+
+// 16 kChunks weights of a 16-entry binary16 table (byte planes: 16 low bytes, 16 high bytes) from
+// 8 kChunks bytes of nibbles (16 readable at p), each chunk in split order (its even columns,
+// then its odd ones: the staged GEMV's kF16Split), placed as SplitOffset says. The nibbles need
+// no reordering: low nibbles (even columns) and high ones go to separate bytes or blocks by
+// shifts. Column order would need a byte pattern per block, which compilers turn into
+// lane-crossing vpermd (1.3 cycles each on Zen 3, blocking the fma beside them).
+template <size_t kChunks>
+HWY_INLINE void Lookup4PlanesSplit(const uint8_t* p, const uint8_t* planes, uint16_t* out) {
+  static_assert(kChunks == 1 ? kLanes == 4 : (kChunks == 2 || kChunks == 4) && kLanes == 8,
+                "one chunk per 128-bit block of 4 lanes, two or four per two blocks of 8");
+  const D8 d8;
+  const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
+  const hn::Vec<D8> nibble = hn::Set(d8, 0x0F);
+  const hn::Vec<D8> plane_low = hn::LoadDup128(d8, planes);
+  const hn::Vec<D8> plane_high = hn::LoadDup128(d8, planes + 16);
+  const auto store = [&](hn::Vec<D8> idx, uint16_t* q) {
+    const hn::Vec<D8> b0 = hn::TableLookupBytes(plane_low, idx);
+    const hn::Vec<D8> b1 = hn::TableLookupBytes(plane_high, idx);
+    hn::StoreU(hn::BitCast(d16, hn::InterleaveLower(d8, b0, b1)), d16, q);
+    hn::StoreU(hn::BitCast(d16, hn::InterleaveUpper(d8, b0, b1)), d16, q + hn::Lanes(d16));
+  };
+  if constexpr (kChunks == 4) {
+    const hn::Vec<D8> packed = hn::LoadU(d8, p);
+    store(hn::And(packed, nibble), out);
+    store(hn::And(hn::BitCast(d8, hn::ShiftRight<4>(hn::BitCast(d16, packed))), nibble), out + 32);
+  } else if constexpr (kChunks == 2) {
+    // Block 0 takes the low nibbles, block 1 the high ones: one variable shift.
+    // A type that depends on kChunks: the variable shift (operator>> only on x86 in Highway
+    // 1.0.3) is then compiled only for this branch.
+    const std::conditional_t<kChunks == 2, DU, void> du;
+    alignas(32) static constexpr uint32_t kShift[8] = {0, 0, 0, 0, 4, 4, 4, 4};
+    const hn::Vec<D8> packed = hn::LoadDup128(d8, p);
+    store(hn::And(hn::BitCast(d8, hn::BitCast(du, packed) >> hn::Load(du, kShift)), nibble), out);
+  } else {
+    const hn::Repartition<uint64_t, D8> d64;
+    const hn::Vec<D8> packed = hn::LoadDup128(d8, p);
+    const hn::Vec<D8> low = hn::And(packed, nibble);
+    const hn::Vec<D8> high = hn::And(hn::BitCast(d8, hn::ShiftRight<4>(hn::BitCast(d16, packed))), nibble);
+    store(hn::BitCast(d8, hn::InterleaveLower(d64, hn::BitCast(d64, low), hn::BitCast(d64, high))), out);
   }
 }
 

@@ -159,9 +159,20 @@ struct LutMatrixDecoder {
 
   const LutMatrixPlan& plan;
   size_t row_bits;
+  // The plan's arrays, for DecodeStepF16: read through `plan` after the stores of a step, which
+  // may alias anything, they would be reloaded at every step.
+  const uint8_t* indices;
+  const uint8_t* half_planes;
+  const LutRowInfo* row_info;
+  const size_t* chunk_table_offset;
 
   explicit LutMatrixDecoder(const LutMatrixPlan& p)
-      : plan(p), row_bits(p.cols * static_cast<size_t>(kBits)) {}
+      : plan(p),
+        row_bits(p.cols * static_cast<size_t>(kBits)),
+        indices(p.indices),
+        half_planes(p.half_planes.data()),
+        row_info(p.row_info.data()),
+        chunk_table_offset(p.chunk_table_offset.data()) {}
 
   // Rows whose full chunks start on a byte and may read 16 bytes: all but the last few rows,
   // when a row's bits are a whole number of bytes.
@@ -195,6 +206,23 @@ struct LutMatrixDecoder {
     } else {
       for (size_t s = 0; s < kStepChunks; ++s) Decode<kSafe>(r, c + s, w + s * kVecs);
     }
+  }
+
+  // Unscaled fp16 tables: the byte-plane step's entries as binary16 bits, in split order.
+  static constexpr bool kF16Steps = kBits == 4 && kPlanes4 && kLayout == LutLayout::kPlain;
+  static constexpr bool kF16Split = true;
+  static constexpr size_t kF16StepChunks = kSplitStepChunks;
+  static constexpr size_t F16Offset(size_t s, size_t j) { return SplitOffset<kF16StepChunks>(s, j); }
+  // A step's columns must share one table.
+  bool F16Steps() const {
+    return !plan.half_planes.empty() &&
+           (plan.group_cols % (kChunk * kF16StepChunks) == 0 || plan.group_cols == plan.cols);
+  }
+
+  WK_DECODE_INLINE void DecodeStepF16(size_t r, size_t c, uint16_t* out) const {
+    const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
+    const size_t table = row_info[r].table_offset + chunk_table_offset[c];
+    Lookup4PlanesSplit<kSplitStepChunks>(indices + (bit >> 3), half_planes + table * 2, out);
   }
 
   template <bool kSafe>

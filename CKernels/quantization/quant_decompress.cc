@@ -17,29 +17,13 @@ HWY_BEFORE_NAMESPACE();
 namespace wk {
 namespace HWY_NAMESPACE {
 
-// Byte planes (16 low bytes, then 16 high bytes) of 16 binary16 values.
-HWY_INLINE void F16Planes(const uint16_t* values, uint8_t* planes) {
-  const hn::Full128<uint8_t> d8;
-  const hn::Full128<uint64_t> d64;
-  alignas(16) static constexpr uint8_t kSplit[16] = {0, 2, 4, 6, 8, 10, 12, 14,
-                                                     1, 3, 5, 7, 9, 11, 13, 15};
-  const auto split = hn::Load(d8, kSplit);
-  const uint8_t* bytes = reinterpret_cast<const uint8_t*>(values);
-  const auto a = hn::BitCast(d64, hn::TableLookupBytes(hn::Load(d8, bytes), split));
-  const auto b = hn::BitCast(d64, hn::TableLookupBytes(hn::Load(d8, bytes + 16), split));
-  hn::Store(hn::BitCast(d8, hn::InterleaveLower(d64, a, b)), d8, planes);
-  hn::Store(hn::BitCast(d8, hn::InterleaveUpper(d64, a, b)), d8, planes + 16);
-}
-
 // int4/uint4 weights to fp16 where each pair of chunks lies in one scale block: the block's 16
-// weights computed once (the decoder's table: DequantizeChunk on the integers the nibbles stand
-// for, then RN16, the bits every weight of theirs gets), then the 32 nibbles looked up in byte
-// planes of those fp16 bits as lut4 indices are (Lookup4Planes16), instead of a 32-bit look-up
+// weights computed once (the decoder's BlockPlanesF16, which the staged GEMV uses too), then the
+// 32 nibbles looked up in those byte planes as lut4 indices are (Lookup4Planes16), instead of a 32-bit look-up
 // and an RN16 per weight. Rows starting mid-byte, chunks past the last full pair or within 16
 // bytes of the data's end go through the decoder as before.
 template <int32_t kDType, ScaleLayout kLayout>
 void DecompressNibblesF16(const QuantMatrixPlan& plan, uint8_t* out, size_t r0, size_t r1) {
-  using T = typename QuantDataType<kDType>::T;
   const QuantMatrixDecoder<kDType, false, kLayout, true, true> dec{plan};
   constexpr size_t kStep = 2 * kChunk;
   // Weights per Lookup4Planes16; its last call in a step reads 16 bytes from its first index.
@@ -53,16 +37,8 @@ void DecompressNibblesF16(const QuantMatrixPlan& plan, uint8_t* out, size_t r0, 
     for (; element0 % 2 == 0 && s < steps; ++s) {
       const uint64_t byte = (element0 + s * kStep) / 2;
       if (byte + kReadBytes > plan.data_bytes) break;
-      VecArray<DI, kVecs> qi;
-      for (size_t j = 0; j < kVecs; ++j) qi[j] = hn::LoadU(DI(), kNibbleValues<T>.q + j * kLanes);
-      VecArray<DF, kVecs> values;
-      DequantizeChunk<kLayout, true>(plan.grid, false, r, 2 * s, qi, values);
-      HWY_ALIGN uint16_t f16[kChunk];
-      for (size_t j = 0; j < kVecs; ++j) {
-        hn::Store(RoundToF16(VF(values[j])), DU16(), f16 + j * kLanes);
-      }
       HWY_ALIGN uint8_t planes[32];
-      F16Planes(f16, planes);
+      dec.BlockPlanesF16(r, 2 * s, planes);
       for (size_t k = 0; k < kStep; k += kCall) {
         Lookup4Planes16(plan.data + byte + k / 2, planes, row_out + s * kStep + k);
       }

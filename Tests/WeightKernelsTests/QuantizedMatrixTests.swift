@@ -256,6 +256,25 @@ struct QuantizedMatrixTests {
     }
   }
 
+  /// The staged GEMV (int4/uint4 with fp16 scales whose blocks hold whole pairs of chunks: each
+  /// block's 16 weights as byte planes, 32 nibbles looked up per step into an L1 buffer): rows of
+  /// many steps, odd column counts (not staged), integer and float offsets (the latter not staged).
+  @Test("staged fp16 GEMV: int4/uint4 per row or per block of 32 or 64 columns", .shrinking(false),
+        arguments: SIMDTarget.compiled)
+  func stagedNibbleTables(target: SIMDTarget) async throws {
+    try requireSupported(target)
+    await Property.check(count: 16) { seed in
+      var r = SplitMix64(seed: seed)
+      let cols = r.pick([64, 65, 96, 128, 160, 256, 333, 448])
+      let grid: QuantMatrixCase.Grid = cols % 32 == 0 ? r.pick([.perTensor, .perRow, .perBlock, .rowAndColumnBlocks]) : .perRow
+      let c = try QuantMatrixCase.make(
+        &r, dataType: r.pick([.int4, .uint4]), grid: grid, offset: r.pick([.none, .integer, .fp16]),
+        rows: r.pick([4, 5, 8, 9, 13, 17]), cols: cols, block: cols % 64 == 0 && r.chance(0.5) ? 64 : 32,
+        maxWeights: 20000)
+      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
+    }
+  }
+
   /// Every column count 1…35 and a few multi-chunk ones with odd row counts: chunk tails, and
   /// int4/uint4 rows that start mid-byte (odd cols), whose chunks span 9 bytes.
   @Test("every data type × cols 1…35, 47…49, 63…65", arguments: SIMDTarget.compiled)
