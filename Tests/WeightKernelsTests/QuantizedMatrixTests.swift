@@ -268,7 +268,7 @@ struct QuantizedMatrixTests {
       let cols = r.pick([64, 65, 96, 128, 160, 256, 333, 448])
       let grid: QuantMatrixCase.Grid = cols % 32 == 0 ? r.pick([.perTensor, .perRow, .perBlock, .rowAndColumnBlocks]) : .perRow
       let c = try QuantMatrixCase.make(
-        &r, dataType: r.pick([.int4, .uint4]), grid: grid, offset: r.pick([.none, .integer, .fp16]),
+        &r, dataType: r.pick([.int4, .uint4]), grid: grid, offset: r.pick([QuantMatrixCase.OffsetKind.none, .integer, .fp16]),
         rows: r.pick([4, 5, 8, 9, 13, 17]), cols: cols, block: cols % 64 == 0 && r.chance(0.5) ? 64 : 32,
         maxWeights: 20000)
       try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
