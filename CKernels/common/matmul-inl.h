@@ -17,8 +17,7 @@
 // Optionally, decoders of binary16 weights:
 //   static constexpr bool kF16Steps = true;
 //   static constexpr size_t kF16StepChunks;  // chunks per DecodeStepF16
-//   static constexpr bool kF16Split;         // each chunk in split order (below)
-//   static constexpr size_t F16Offset(size_t s, size_t j);  // where vector j of chunk s is
+//   static constexpr size_t F16Offset(size_t s, size_t j);  // where vector j (split order) of chunk s is
 //   bool F16Steps() const;  // whether this matrix's weights are binary16
 //   void DecodeStepF16(Cursor&, size_t chunk, uint16_t* out) const;  // DecodeStep<false>'s bits
 // Chunks of a row are decoded in increasing order, so a cursor may carry a running position
@@ -69,7 +68,7 @@ constexpr size_t kStagedRows = kVecs >= 4 ? 2 : 4;
 // cheapest). The activations are split alike, so lane i of accumulator j holds the partial of
 // the column split position 8 j + i names; the partials go back to column order before any
 // other chunk is added. Both moves permute lanes and change no bit.
-template <size_t kV = kVecs>  // a template: instantiated only where a decoder splits
+template <size_t kV = kVecs>  // a template: instantiated only where a decoder stages
 HWY_INLINE void SplitChunk(VecSpan<DF> v) {
   static_assert(kV % 2 == 0, "a chunk of at least two vectors");
   const DF df;
@@ -124,7 +123,7 @@ HWY_INLINE size_t GemvStagedSteps(const Decoder& dec, typename Decoder::Cursor* 
     for (size_t s = 0; s < kStep; ++s) {
       VecArray<DF, kVecs> xv;
       x.Load(i * kStep + s, xv);
-      if constexpr (Decoder::kF16Split) SplitChunk(xv);
+      SplitChunk(xv);
 #pragma clang loop unroll(full)
       for (size_t r = 0; r < kRows; ++r) {
 #pragma clang loop unroll(full)
@@ -135,10 +134,8 @@ HWY_INLINE size_t GemvStagedSteps(const Decoder& dec, typename Decoder::Cursor* 
       }
     }
   }
-  if constexpr (Decoder::kF16Split) {
 #pragma clang loop unroll(full)
-    for (size_t r = 0; r < kRows; ++r) UnsplitChunk(acc + r * kVecs);
-  }
+  for (size_t r = 0; r < kRows; ++r) UnsplitChunk(acc + r * kVecs);
   return steps * kStep;
 }
 

@@ -141,7 +141,7 @@ constexpr size_t SplitOffset(size_t s, size_t j) {
 
 // 16 kChunks weights of a 16-entry binary16 table (byte planes: 16 low bytes, 16 high bytes) from
 // 8 kChunks bytes of nibbles (16 readable at p), each chunk in split order (its even columns,
-// then its odd ones: the staged GEMV's kF16Split), placed as SplitOffset says. The nibbles need
+// then its odd ones: the staged GEMV's order), placed as SplitOffset says. The nibbles need
 // no reordering: low nibbles (even columns) and high ones go to separate bytes or blocks by
 // shifts. Column order would need a byte pattern per block, which compilers turn into
 // lane-crossing vpermd (1.3 cycles each on Zen 3, blocking the fma beside them).

@@ -210,7 +210,6 @@ struct LutMatrixDecoder {
 
   // Unscaled fp16 tables: the byte-plane step's entries as binary16 bits, in split order.
   static constexpr bool kF16Steps = kBits == 4 && kPlanes4 && kLayout == LutLayout::kPlain;
-  static constexpr bool kF16Split = true;
   static constexpr size_t kF16StepChunks = kSplitStepChunks;
   static constexpr size_t F16Offset(size_t s, size_t j) { return SplitOffset<kF16StepChunks>(s, j); }
   // A step's columns must share one table.
