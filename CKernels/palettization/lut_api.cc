@@ -371,6 +371,8 @@ struct LutMatrix final : wk_matrix {
   void Decompress(uint64_t target, uint8_t* out, size_t row_begin, size_t row_end) const override {
     RunLutMatrixDecompress(target, plan, out, row_begin, row_end);
   }
+
+  bool StagesHalfWeights() const override { return !plan.half_planes.empty(); }
 };
 
 // One grid extent divides the other, so the finer grid refines both.
