@@ -42,7 +42,7 @@ def classify(op, args):
         return [('widen', FP012, 3.5)]         # 1.28 c alone, 1.33 c per pair with an fma
     if op in ('vmovq', 'vmovd') and re.match(r'%[re]', args):
         return [('gpr->xmm', ['G'], 1)]        # 1/cycle
-    if op in ('vpmaddwd', 'vpmaddubsw', 'vpmulld', 'vpmullw'):
+    if op in ('vpmaddwd', 'vpmaddubsw', 'vpmulld', 'vpmullw', 'vpmulhuw', 'vpmulhw'):
         return [('imul', ['FP0', 'FP3'], 1)]
     if op in ('vblendvps', 'vpblendvb'):
         return [('blendv', ['FP0', 'FP1'], 1)]

@@ -73,6 +73,9 @@ enum { kIters = 10000000 };
 #define SXBD(a, b) "vpmovsxbd %%xmm15,%%ymm" #a "\n\t"
 #define SXBWM(a, b) "vpmovsxbw (%%rsi),%%ymm" #a "\n\t"
 #define MADD(a, b) "vpmaddwd %%ymm14,%%ymm15,%%ymm" #a "\n\t"
+#define MULHU(a, b) "vpmulhuw %%ymm14,%%ymm15,%%ymm" #a "\n\t"
+#define BLENDV(a, b) "vpblendvb %%ymm13,%%ymm14,%%ymm15,%%ymm" #a "\n\t"
+#define SLLW(a, b) "vpsllw $3,%%ymm15,%%ymm" #a "\n\t"
 #define INSM(a, b) "vinsertps $0x10,(%%rsi),%%xmm15,%%xmm" #a "\n\t"
 #define GPR(a, b) "vmovq %%rax,%%xmm" #a "\n\t"
 #define FMA_B(a, b) "vfmadd231ps %%ymm14,%%ymm15,%%ymm" #b "\n\t"
@@ -130,6 +133,9 @@ int main(void) {
   TIME("vpmaddwd ymm", 12, "instr", X12(MADD));
   TIME("vinsertps xmm, m32", 12, "instr", X12(INSM));
   TIME("vmovq xmm, r64", 12, "instr", X12(GPR));
+  TIME("vpmulhuw ymm", 12, "instr", X12(MULHU));
+  TIME("vpblendvb ymm", 12, "instr", X12(BLENDV));
+  TIME("vpsllw ymm, imm", 12, "instr", X12(SLLW));
 #define P_FMA_SHUF(a, b) FMA(a, b) SHUF_B(a, b)
 #define P_FMA_2SHUF(a, b) FMA(a, b) SHUF_B(a, b) "vpunpcklbw %%ymm14,%%ymm15,%%ymm" #b "\n\t"
 #define P_FMA_PERM(a, b) FMA(a, b) "vpermd %%ymm14,%%ymm15,%%ymm" #b "\n\t"
@@ -142,6 +148,9 @@ int main(void) {
 #define P_FMA_SXBD(a, b) FMA(a, b) "vpmovsxbd %%xmm15,%%ymm" #b "\n\t"
 #define P_SHUF_SXBD(a, b) SHUF(a, b) "vpmovsxbd %%xmm15,%%ymm" #b "\n\t"
 #define P_MADD_SXBWM(a, b) MADD(a, b) "vpmovsxbw (%%rsi),%%ymm" #b "\n\t"
+#define P_FMA_BLENDV(a, b) FMA(a, b) BLENDV(b, a)
+#define P_SHUF_BLENDV(a, b) SHUF(a, b) BLENDV(b, a)
+#define P_SHUF_SLLW(a, b) SHUF(a, b) SLLW(b, a)
   TIME("vfmadd231ps + vpshufb", 6, "pair", X6(P_FMA_SHUF));
   TIME("vfmadd231ps + 2 shuffles", 6, "triple", X6(P_FMA_2SHUF));
   TIME("vfmadd231ps + vpermd", 6, "pair", X6(P_FMA_PERM));
@@ -154,6 +163,9 @@ int main(void) {
   TIME("vfmadd231ps + vpmovsxbd ymm, xmm", 6, "pair", X6(P_FMA_SXBD));
   TIME("vpshufb + vpmovsxbd ymm, xmm", 6, "pair", X6(P_SHUF_SXBD));
   TIME("vpmaddwd + vpmovsxbw ymm, m128", 6, "pair", X6(P_MADD_SXBWM));
+  TIME("vfmadd231ps + vpblendvb", 6, "pair", X6(P_FMA_BLENDV));
+  TIME("vpshufb + vpblendvb", 6, "pair", X6(P_SHUF_BLENDV));
+  TIME("vpshufb + vpsllw", 6, "pair", X6(P_SHUF_SLLW));
   TIME("int8 dequantize + fma (8 weights)", 6, "8 weights", X6(I8));
   TIME("same without the RN16 pair", 6, "8 weights", X6(I8_NO_RN16));
   TIME("dense fp16 loop body (64 weights)", 1, "iteration", DENSE_F16(PREFETCH));

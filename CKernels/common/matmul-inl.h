@@ -64,33 +64,16 @@ struct HasF16Steps<Decoder, std::void_t<decltype(Decoder::kF16Steps)>>
 // registers.
 constexpr size_t kStagedRows = kVecs >= 4 ? 2 : 4;
 
-// Split order of a chunk: its even columns, then its odd ones (how 4-bit look-ups come out
-// cheapest). The activations are split alike, so lane i of accumulator j holds the partial of
-// the column split position 8 j + i names; the partials go back to column order before any
-// other chunk is added. Both moves permute lanes and change no bit.
-template <size_t kV = kVecs>  // a template: instantiated only where a decoder stages
-HWY_INLINE void SplitChunk(VecSpan<DF> v) {
-  static_assert(kV % 2 == 0, "a chunk of at least two vectors");
-  const DF df;
-  VecArray<DF, kVecs> t;
-#pragma clang loop unroll(full)
-  for (size_t j = 0; j < kVecs / 2; ++j) {
-    t[j] = hn::ConcatEven(df, VF(v[2 * j + 1]), VF(v[2 * j]));
-    t[kVecs / 2 + j] = hn::ConcatOdd(df, VF(v[2 * j + 1]), VF(v[2 * j]));
-  }
-#pragma clang loop unroll(full)
-  for (size_t j = 0; j < kVecs; ++j) v[j] = t[j];
-}
-
+// Staged weights come in split order (SplitColumn, gemv_operands.h: how 4- and 6-bit look-ups
+// come out cheapest) and meet x split alike, once per call (GemvOperands::x_split): lane i of
+// accumulator j holds the partial of the column split position N j + i names. The partials go
+// back to column order before any other chunk is added: both moves permute lanes, no bit changes.
 HWY_INLINE void UnsplitChunk(VecSpan<DF> v) {
   const DF df;
   HWY_ALIGN float split[kChunk];
   HWY_ALIGN float natural[kChunk];
   for (size_t j = 0; j < kVecs; ++j) hn::Store(VF(v[j]), df, split + j * kLanes);
-  for (size_t i = 0; i < kChunk / 2; ++i) {
-    natural[2 * i] = split[i];
-    natural[2 * i + 1] = split[kChunk / 2 + i];
-  }
+  for (size_t p = 0; p < kChunk; ++p) natural[SplitColumn(p)] = split[p];
   for (size_t j = 0; j < kVecs; ++j) v[j] = hn::Load(df, natural + j * kLanes);
 }
 
@@ -122,8 +105,7 @@ HWY_INLINE size_t GemvStagedSteps(const Decoder& dec, typename Decoder::Cursor* 
 #pragma clang loop unroll(full)
     for (size_t s = 0; s < kStep; ++s) {
       VecArray<DF, kVecs> xv;
-      x.Load(i * kStep + s, xv);
-      SplitChunk(xv);
+      x.LoadSplit(i * kStep + s, xv);
 #pragma clang loop unroll(full)
       for (size_t r = 0; r < kRows; ++r) {
 #pragma clang loop unroll(full)
@@ -213,12 +195,12 @@ template <class Decoder>
 HWY_INLINE void GemvRows(const Decoder& dec, size_t cols, const GemvOperands& io) {
   constexpr size_t kBlockRows = Decoder::kBlockRows;
   const size_t fast_end = std::min(io.row_end, dec.FastRows());
-  const XRow xr{io.x, cols};
+  const XRow xr{io.x, cols, io.x_split};
   float out[std::max(kBlockRows, kStagedRows)];
   size_t r = io.row_begin;
   // Decoders for rare layouts skip the multi-row block: one instantiation instead of two.
   if constexpr (HasF16Steps<Decoder>::value && kF16Staging) {
-    if (dec.F16Steps()) {
+    if (dec.F16Steps() && io.x_split != nullptr) {
       for (; r + kStagedRows <= fast_end; r += kStagedRows) {
         GemvRowBlock<kStagedRows, false, Decoder, true>(dec, r, xr, out);
         for (size_t i = 0; i < kStagedRows; ++i) StoreResult(out[i], io.y, r + i, io.y_f16);

@@ -243,6 +243,13 @@ HWY_INLINE void StoreResult(float s, void* y, size_t i, bool y_f16) {
 struct XRow {
   const float* x;
   size_t cols;
+  const float* split;  // GemvOperands::x_split
+
+  // Full chunk c in split order (requires split).
+  HWY_INLINE void LoadSplit(size_t c, VecSpan<DF> xv) const {
+    const DF df;
+    for (size_t j = 0; j < kVecs; ++j) xv[j] = hn::LoadU(df, split + c * kChunk + j * kLanes);
+  }
 
   // Full chunk c (requires 16c + 16 <= cols).
   HWY_INLINE void Load(size_t c, VecSpan<DF> xv) const {

@@ -4,6 +4,14 @@
 
 namespace wk {
 
+void SplitActivations(const float* x, size_t cols, float* out) {
+  const size_t full = cols / 16 * 16;
+  for (size_t c = 0; c < full; c += 16) {
+    for (size_t p = 0; p < 16; ++p) out[c + p] = x[c + SplitColumn(p)];
+  }
+  for (size_t i = full; i < cols; ++i) out[i] = x[i];
+}
+
 wk_status CheckGemvOperands(uint64_t rows, uint64_t cols, const wk_tensor* x, const wk_buffer* y,
                             int32_t y_dtype, wk_context* ctx, GemvRequest* out) {
   uint64_t count = 0;

@@ -19,6 +19,10 @@ struct GemvRequest {
   bool y_f16;
 };
 
+// Split order of a 16-column chunk (docs/ARITHMETIC.md §2): its even columns, then its odd ones;
+// position p holds column SplitColumn(p). Staged binary16 weights come out in it (matmul-inl.h).
+constexpr size_t SplitColumn(size_t p) { return p < 8 ? 2 * p : 2 * (p - 8) + 1; }
+
 // Columns of a weight panel in the product of batches (matmul-inl.h), and of a block of the
 // packed activations it reads.
 constexpr size_t kPanelCols = 256;
@@ -37,7 +41,13 @@ struct GemvOperands {
   size_t rows;  // the matrix's rows: y's row stride
   size_t row_begin;
   size_t row_end;
+  // Batch 1: x with each full chunk in split order (SplitActivations), for matrices whose GEMV
+  // stages binary16 weights (wk_matrix::StagesHalfWeights); nullptr: they do not stage.
+  const float* x_split = nullptr;
 };
+
+// out[0, cols) = x with each full 16-column chunk in split order, the rest as is.
+void SplitActivations(const float* x, size_t cols, float* out);
 
 // x: fp16/fp32 [cols] or [batch, cols]; y: at least batch * rows elements of y_dtype (fp16/fp32),
 // disjoint from x.

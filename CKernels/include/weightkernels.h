@@ -343,7 +343,8 @@ wk_status wk_sparse_blockwise_shift_scale(const wk_tensor* data_mask, const wk_t
  * Complexity: rows * cols * batch multiply-adds. For batch 1 the compressed weights are read
  * once and decoded in registers; for batch >= 2 each weight is decoded once per 32 batch rows
  * into a small per-thread panel and applied to every batch row from there. Scratch: per call
- * O(batch * cols) floats of activations (fp16 widened once), kept per calling thread and reused.
+ * O(batch * cols) floats of activations (fp16 widened once; for batch 1 of matrices whose weights
+ * are staged as fp16, a column-permuted copy too), kept per calling thread and reused.
  * ------------------------------------------------------------------------------------------- */
 
 /** A prepared matrix. Opaque. */

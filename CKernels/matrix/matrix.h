@@ -26,6 +26,10 @@ struct wk_matrix {
   // holds the whole [rows, cols] matrix. row_begin is a multiple of kDecompressRowAlign.
   virtual void Decompress(uint64_t target, uint8_t* out, size_t row_begin, size_t row_end) const = 0;
 
+  // Whether Gemv may stage binary16 weights (common/matmul-inl.h), which read batch-1
+  // activations in split order: the driver then prepares GemvOperands::x_split.
+  virtual bool StagesHalfWeights() const { return false; }
+
   // The plan wk_matrix_gemv_w8a8 runs on, for the matrices that info.w8a8 admits.
   virtual const wk::QuantMatrixPlan* W8A8Plan() const { return nullptr; }
 

@@ -149,6 +149,12 @@ wk_status Gemv(const wk_matrix* m, const wk_tensor* x, const wk_buffer* y, int32
       const float* x32 = PrepareActivations(target, req, cols, w8a8, &packed);
       GemvJob job{m, target, GemvOperands{}, 0, nullptr};
       job.io = GemvOperands{x32, packed, req.batch, req.y, req.y_f16, rows, 0, rows};
+      if (req.batch == 1 && !w8a8 && m->StagesHalfWeights()) {
+        thread_local ActivationScratch split_buffer;
+        float* split = split_buffer.Reserve(cols);
+        SplitActivations(x32, cols, split);
+        job.io.x_split = split;
+      }
       W8A8Activations quantized;
       if (w8a8) {
         QuantizeW8A8Activations(x32, cols, req.batch, &quantized);

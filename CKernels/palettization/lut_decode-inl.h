@@ -181,6 +181,98 @@ HWY_INLINE void Lookup4PlanesSplit(const uint8_t* p, const uint8_t* planes, uint
   }
 }
 
+// 6-bit look-ups (Lookup6PlanesSplit): a step is two groups of one chunk per 128-bit block
+// (block s holds chunk s of its group, even columns in bytes 0-7, odd ones in 8-15), so that the
+// table's eight planes are loaded once per 2 kLanes / 4 chunks.
+constexpr size_t kSplit6Groups = 2;
+constexpr size_t kSplit6StepChunks = kSplit6Groups * kLanes / 4;
+// Where vector j (split order) of chunk s of a step lands, in entries.
+constexpr size_t Split6Offset(size_t s, size_t j) {
+  return kLanes == 8 ? 32 * (s / 2) + 8 * (s % 2) + 16 * j : 16 * s + kLanes * j;
+}
+
+// How a chunk's 16 six-bit fields (12 bytes) become one byte each, in split order, with two byte
+// shuffles and two 16-bit multiplies: byte 2i of a block is word i of `a`, byte 2i + 1 word i of
+// `b`, each shifted right by MulHigh to put its field's bits at 0-5. a's words are columns 0, 4,
+// 8, 12, 1, 5, 9, 13 and b's 2, 6, 10, 14, 3, 7, 11, 15.
+struct Index6Layout {
+  uint8_t a[16];
+  uint8_t b[16];
+  uint16_t mul_a[8];
+  uint16_t mul_b[8];
+
+  static constexpr Index6Layout Make() {
+    Index6Layout t{};
+    for (size_t i = 0; i < 8; ++i) {
+      const size_t col_a = 4 * (i % 4) + i / 4;
+      const size_t col_b = col_a + 2;
+      // a: a field starting a byte goes to a word's high byte (a MulHigh shifts by 1-15 bits).
+      const size_t byte_a = 6 * col_a / 8, off_a = 6 * col_a % 8;
+      t.a[2 * i] = off_a == 0 ? 0x80 : static_cast<uint8_t>(byte_a);
+      t.a[2 * i + 1] = static_cast<uint8_t>(byte_a + (off_a == 0 ? 0 : 1));
+      t.mul_a[i] = static_cast<uint16_t>(1u << (off_a == 0 ? 8 : 16 - off_a));
+      // b: the field's byte low, the next one high if the field reaches it (offset 2, 4 or 6).
+      const size_t byte_b = 6 * col_b / 8, off_b = 6 * col_b % 8;
+      t.b[2 * i] = static_cast<uint8_t>(byte_b);
+      t.b[2 * i + 1] = off_b + 6 > 8 ? static_cast<uint8_t>(byte_b + 1) : 0x80;
+      t.mul_b[i] = static_cast<uint16_t>(1u << (16 - off_b));
+    }
+    return t;
+  }
+};
+
+constexpr Index6Layout kIndex6Layout = Index6Layout::Make();
+
+// 16 kSplit6StepChunks weights of a 64-entry binary16 table from 12 bytes of indices per chunk
+// (chunk s's 16 bytes readable at p + 12 s), in split order, placed as Split6Offset says. The
+// table is four 16-entry sub-tables of two byte planes each (planes + 32 t: low bytes, then high
+// bytes, of entries 16 t ... 16 t + 15): every sub-table is looked up with the low 4 bits, and
+// index bits 4 and 5, moved to the sign bit, pick among the four (a blend each on AVX2): 8
+// shuffles and 6 blends per 32 weights, against scalar loads of every entry.
+template <size_t kL = kLanes>  // a template: instantiated only where a decoder stages
+HWY_INLINE void Lookup6PlanesSplit(const uint8_t* p, const uint8_t* planes, uint16_t* out) {
+  static_assert(kL == 4 || kL == 8, "one chunk per 128-bit block");
+  const D8 d8;
+  const hn::Repartition<int8_t, D8> di8;
+  const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
+  const auto plane = [&](size_t sub, size_t k) {
+    return hn::BitCast(di8, hn::LoadDup128(d8, planes + 32 * sub + 16 * k));
+  };
+  const auto low0 = plane(0, 0), low1 = plane(1, 0), low2 = plane(2, 0), low3 = plane(3, 0);
+  const auto high0 = plane(0, 1), high1 = plane(1, 1), high2 = plane(2, 1), high3 = plane(3, 1);
+#pragma clang loop unroll(full)
+  for (size_t g = 0; g < kSplit6Groups; ++g) {
+    const uint8_t* q = p + g * 3 * kLanes;
+    hn::Vec<D8> src;
+    if constexpr (kL == 8) {
+      const hn::Half<D8> dh;
+      src = hn::Combine(d8, hn::LoadU(dh, q + 12), hn::LoadU(dh, q));
+    } else {
+      src = hn::LoadU(d8, q);
+    }
+    const auto a = hn::BitCast(d16, hn::TableLookupBytesOr0(src, hn::LoadDup128(d8, kIndex6Layout.a)));
+    const auto b = hn::BitCast(d16, hn::TableLookupBytesOr0(src, hn::LoadDup128(d8, kIndex6Layout.b)));
+    // Bits 6 and 7 of a byte may hold the next field's bits: nothing below reads them.
+    const auto fields =
+        hn::Or(hn::And(hn::MulHigh(a, hn::LoadDup128(d16, kIndex6Layout.mul_a)), hn::Set(d16, 0x00FF)),
+               hn::ShiftLeft<8>(hn::MulHigh(b, hn::LoadDup128(d16, kIndex6Layout.mul_b))));
+    // Arm's byte look-up gives 0 for indices of 16 and more: keep the low 4 bits.
+    const auto low = hn::BitCast(di8, hn::And(hn::BitCast(d8, fields), hn::Set(d8, 0x0F)));
+    const auto bit4 = hn::BitCast(di8, hn::ShiftLeft<3>(fields));
+    const auto bit5 = hn::BitCast(di8, hn::ShiftLeft<2>(fields));
+    const auto pick = [&](auto t0, auto t1, auto t2, auto t3) {
+      const auto l = [&](auto t) { return hn::TableLookupBytes(t, low); };
+      return hn::BitCast(d8, hn::IfNegativeThenElse(bit5, hn::IfNegativeThenElse(bit4, l(t3), l(t2)),
+                                                    hn::IfNegativeThenElse(bit4, l(t1), l(t0))));
+    };
+    const hn::Vec<D8> b0 = pick(low0, low1, low2, low3);
+    const hn::Vec<D8> b1 = pick(high0, high1, high2, high3);
+    uint16_t* o = out + g * 4 * kLanes;
+    hn::StoreU(hn::BitCast(d16, hn::InterleaveLower(d8, b0, b1)), d16, o);
+    hn::StoreU(hn::BitCast(d16, hn::InterleaveUpper(d8, b0, b1)), d16, o + hn::Lanes(d16));
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace wk
 HWY_AFTER_NAMESPACE();

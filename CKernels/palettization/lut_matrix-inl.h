@@ -208,10 +208,12 @@ struct LutMatrixDecoder {
     }
   }
 
-  // Unscaled fp16 tables: the byte-plane step's entries as binary16 bits, in split order.
-  static constexpr bool kF16Steps = kBits == 4 && kPlanes4 && kLayout == LutLayout::kPlain;
-  static constexpr size_t kF16StepChunks = kSplitStepChunks;
-  static constexpr size_t F16Offset(size_t s, size_t j) { return SplitOffset<kF16StepChunks>(s, j); }
+  // Unscaled fp16 tables of 4 or 6 bits: a step's entries as binary16 bits, in split order.
+  static constexpr bool kF16Steps = (kBits == 4 || kBits == 6) && kPlanes4 && kLayout == LutLayout::kPlain;
+  static constexpr size_t kF16StepChunks = kBits == 4 ? kSplitStepChunks : kSplit6StepChunks;
+  static constexpr size_t F16Offset(size_t s, size_t j) {
+    return kBits == 4 ? SplitOffset<kF16StepChunks>(s, j) : Split6Offset(s, j);
+  }
   // A step's columns must share one table.
   bool F16Steps() const {
     return !plan.half_planes.empty() &&
@@ -221,7 +223,11 @@ struct LutMatrixDecoder {
   WK_DECODE_INLINE void DecodeStepF16(size_t r, size_t c, uint16_t* out) const {
     const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
     const size_t table = row_info[r].table_offset + chunk_table_offset[c];
-    Lookup4PlanesSplit<kSplitStepChunks>(indices + (bit >> 3), half_planes + table * 2, out);
+    if constexpr (kBits == 4) {
+      Lookup4PlanesSplit<kSplitStepChunks>(indices + (bit >> 3), half_planes + table * 2, out);
+    } else {
+      Lookup6PlanesSplit(indices + (bit >> 3), half_planes + table * 2, out);
+    }
   }
 
   template <bool kSafe>

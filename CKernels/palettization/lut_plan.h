@@ -51,8 +51,9 @@ struct LutMatrixPlan {
   // 4-bit tables as byte planes: per table, byte b of every entry's fp32 value in bytes
   // [16 b, 16 b + 16), for byte-shuffle lookups. Empty for other widths.
   std::vector<uint8_t> byte_planes;
-  // Unscaled 4-bit fp16 weights: per table, the low then the high byte of every entry's binary16
-  // bits (32 bytes), for look-ups that produce the weights' fp16 bits. Empty otherwise.
+  // Unscaled 4- and 6-bit fp16 weights: per table, per 16 entries, the low then the high byte of
+  // every entry's binary16 bits (32 bytes), for look-ups that produce the weights' fp16 bits.
+  // Empty otherwise.
   std::vector<uint8_t> half_planes;
   // Column groups that start on chunk boundaries pick one table per 16-column chunk; any other
   // grouping picks a table per lane.

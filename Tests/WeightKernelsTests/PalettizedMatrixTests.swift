@@ -251,19 +251,20 @@ struct PalettizedMatrixTests {
   /// buffer in split order, consumed a step later): several steps per row, remaining chunks and
   /// a tail after them, blocks of 4 rows then the checked last rows, tables per row group and
   /// per column group (groups of 64 columns are staged, of 32 not).
-  @Test("staged fp16 GEMV: unscaled 4-bit fp16 LUTs, rows of many steps", .shrinking(false),
+  @Test("staged fp16 GEMV: unscaled 4- and 6-bit fp16 LUTs, rows of many steps", .shrinking(false),
         arguments: SIMDTarget.compiled)
   func stagedHalfTables(target: SIMDTarget) async throws {
     try requireSupported(target)
-    await Property.check(count: 16) { seed in
+    await Property.check(count: 24) { seed in
       var r = SplitMix64(seed: seed)
+      let bits = r.pick([4, 6])
       let cols = r.pick([64, 65, 96, 128, 150, 192, 256, 320, 333, 700])
       let rows = r.pick([4, 5, 8, 9, 13, 17, 31])
       let gr = r.chance(0.5) ? 1 : r.divisor(of: rows)
       let gc = cols % 64 == 0 ? r.pick([1, cols / 64, cols / 32]) : 1
-      let indices = try r.indices(bits: 4, shape: [rows, cols], garbagePadding: r.chance(0.5))
-      let lut = try r.floatTensor(.fp16, shape: [gr, gc, 16, 1], MatrixCase.lutMix(&r, bits: 4, signalling: true))
-      let c = MatrixCase(chain: .plain, rows: rows, cols: cols, bits: 4, indices: indices, lut: lut)
+      let indices = try r.indices(bits: bits, shape: [rows, cols], garbagePadding: r.chance(0.5))
+      let lut = try r.floatTensor(.fp16, shape: [gr, gc, 1 << bits, 1], MatrixCase.lutMix(&r, bits: bits, signalling: true))
+      let c = MatrixCase(chain: .plain, rows: rows, cols: cols, bits: bits, indices: indices, lut: lut)
       try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
     }
   }
