@@ -127,6 +127,15 @@ WK_DECODE_INLINE VU Lookup(const uint32_t* table, VU idx) {
   }
 }
 
+// The binary16 words whose low bytes are lo and high bytes hi (two byte-plane look-ups): one
+// round of per-block interleaving, stored at out (2 N words for N-byte vectors).
+HWY_INLINE void StoreHalfWords(hn::Vec<D8> lo, hn::Vec<D8> hi, uint16_t* out) {
+  const D8 d8;
+  const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
+  hn::StoreU(hn::BitCast(d16, hn::InterleaveLower(d8, lo, hi)), d16, out);
+  hn::StoreU(hn::BitCast(d16, hn::InterleaveUpper(d8, lo, hi)), d16, out + hn::Lanes(d16));
+}
+
 // Chunks of the widest split look-up: 64 columns (one 32-byte load of nibbles) on 8-lane
 // targets, one chunk on 4-lane ones.
 constexpr size_t kSplitStepChunks = kLanes == 8 ? 4 : 1;
@@ -155,10 +164,7 @@ HWY_INLINE void Lookup4PlanesSplit(const uint8_t* p, const uint8_t* planes, uint
   const hn::Vec<D8> plane_low = hn::LoadDup128(d8, planes);
   const hn::Vec<D8> plane_high = hn::LoadDup128(d8, planes + 16);
   const auto store = [&](hn::Vec<D8> idx, uint16_t* q) {
-    const hn::Vec<D8> b0 = hn::TableLookupBytes(plane_low, idx);
-    const hn::Vec<D8> b1 = hn::TableLookupBytes(plane_high, idx);
-    hn::StoreU(hn::BitCast(d16, hn::InterleaveLower(d8, b0, b1)), d16, q);
-    hn::StoreU(hn::BitCast(d16, hn::InterleaveUpper(d8, b0, b1)), d16, q + hn::Lanes(d16));
+    StoreHalfWords(hn::TableLookupBytes(plane_low, idx), hn::TableLookupBytes(plane_high, idx), q);
   };
   if constexpr (kChunks == 4) {
     const hn::Vec<D8> packed = hn::LoadU(d8, p);
@@ -181,15 +187,12 @@ HWY_INLINE void Lookup4PlanesSplit(const uint8_t* p, const uint8_t* planes, uint
   }
 }
 
-// 6-bit look-ups (Lookup6PlanesSplit): a step is two groups of one chunk per 128-bit block
-// (block s holds chunk s of its group, even columns in bytes 0-7, odd ones in 8-15), so that the
-// table's eight planes are loaded once per 2 kLanes / 4 chunks.
-constexpr size_t kSplit6Groups = 2;
-constexpr size_t kSplit6StepChunks = kSplit6Groups * kLanes / 4;
+// 6-bit look-ups (Lookup6PlanesSplit): one chunk per 128-bit block; block s holds chunk s, even
+// columns in bytes 0-7 and odd ones in 8-15. Two such steps per call, sharing the table's plane
+// loads, measured no faster.
+constexpr size_t kSplit6StepChunks = kLanes / 4;
 // Where vector j (split order) of chunk s of a step lands, in entries.
-constexpr size_t Split6Offset(size_t s, size_t j) {
-  return kLanes == 8 ? 32 * (s / 2) + 8 * (s % 2) + 16 * j : 16 * s + kLanes * j;
-}
+constexpr size_t Split6Offset(size_t s, size_t j) { return kLanes == 8 ? 8 * s + 16 * j : kLanes * j; }
 
 // How a chunk's 16 six-bit fields (12 bytes) become one byte each, in split order, with two byte
 // shuffles and two 16-bit multiplies: byte 2i of a block is word i of `a`, byte 2i + 1 word i of
@@ -235,42 +238,32 @@ HWY_INLINE void Lookup6PlanesSplit(const uint8_t* p, const uint8_t* planes, uint
   const D8 d8;
   const hn::Repartition<int8_t, D8> di8;
   const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
-  const auto plane = [&](size_t sub, size_t k) {
-    return hn::BitCast(di8, hn::LoadDup128(d8, planes + 32 * sub + 16 * k));
-  };
-  const auto low0 = plane(0, 0), low1 = plane(1, 0), low2 = plane(2, 0), low3 = plane(3, 0);
-  const auto high0 = plane(0, 1), high1 = plane(1, 1), high2 = plane(2, 1), high3 = plane(3, 1);
-#pragma clang loop unroll(full)
-  for (size_t g = 0; g < kSplit6Groups; ++g) {
-    const uint8_t* q = p + g * 3 * kLanes;
-    hn::Vec<D8> src;
-    if constexpr (kL == 8) {
-      const hn::Half<D8> dh;
-      src = hn::Combine(d8, hn::LoadU(dh, q + 12), hn::LoadU(dh, q));
-    } else {
-      src = hn::LoadU(d8, q);
-    }
-    const auto a = hn::BitCast(d16, hn::TableLookupBytesOr0(src, hn::LoadDup128(d8, kIndex6Layout.a)));
-    const auto b = hn::BitCast(d16, hn::TableLookupBytesOr0(src, hn::LoadDup128(d8, kIndex6Layout.b)));
-    // Bits 6 and 7 of a byte may hold the next field's bits: nothing below reads them.
-    const auto fields =
-        hn::Or(hn::And(hn::MulHigh(a, hn::LoadDup128(d16, kIndex6Layout.mul_a)), hn::Set(d16, 0x00FF)),
-               hn::ShiftLeft<8>(hn::MulHigh(b, hn::LoadDup128(d16, kIndex6Layout.mul_b))));
-    // Arm's byte look-up gives 0 for indices of 16 and more: keep the low 4 bits.
-    const auto low = hn::BitCast(di8, hn::And(hn::BitCast(d8, fields), hn::Set(d8, 0x0F)));
-    const auto bit4 = hn::BitCast(di8, hn::ShiftLeft<3>(fields));
-    const auto bit5 = hn::BitCast(di8, hn::ShiftLeft<2>(fields));
-    const auto pick = [&](auto t0, auto t1, auto t2, auto t3) {
-      const auto l = [&](auto t) { return hn::TableLookupBytes(t, low); };
-      return hn::BitCast(d8, hn::IfNegativeThenElse(bit5, hn::IfNegativeThenElse(bit4, l(t3), l(t2)),
-                                                    hn::IfNegativeThenElse(bit4, l(t1), l(t0))));
-    };
-    const hn::Vec<D8> b0 = pick(low0, low1, low2, low3);
-    const hn::Vec<D8> b1 = pick(high0, high1, high2, high3);
-    uint16_t* o = out + g * 4 * kLanes;
-    hn::StoreU(hn::BitCast(d16, hn::InterleaveLower(d8, b0, b1)), d16, o);
-    hn::StoreU(hn::BitCast(d16, hn::InterleaveUpper(d8, b0, b1)), d16, o + hn::Lanes(d16));
+  hn::Vec<D8> src;
+  if constexpr (kL == 8) {
+    const hn::Half<D8> dh;
+    src = hn::Combine(d8, hn::LoadU(dh, p + 12), hn::LoadU(dh, p));
+  } else {
+    src = hn::LoadU(d8, p);
   }
+  const auto a = hn::BitCast(d16, hn::TableLookupBytesOr0(src, hn::LoadDup128(d8, kIndex6Layout.a)));
+  const auto b = hn::BitCast(d16, hn::TableLookupBytesOr0(src, hn::LoadDup128(d8, kIndex6Layout.b)));
+  // Bits 6 and 7 of a byte may hold the next field's bits: nothing below reads them.
+  const auto fields =
+      hn::Or(hn::And(hn::MulHigh(a, hn::LoadDup128(d16, kIndex6Layout.mul_a)), hn::Set(d16, 0x00FF)),
+             hn::ShiftLeft<8>(hn::MulHigh(b, hn::LoadDup128(d16, kIndex6Layout.mul_b))));
+  // Arm's byte look-up gives 0 for indices of 16 and more: keep the low 4 bits.
+  const auto low = hn::BitCast(di8, hn::And(hn::BitCast(d8, fields), hn::Set(d8, 0x0F)));
+  const auto bit4 = hn::BitCast(di8, hn::ShiftLeft<3>(fields));
+  const auto bit5 = hn::BitCast(di8, hn::ShiftLeft<2>(fields));
+  // Byte k (0 low, 1 high) of every entry: sub-table t's plane at planes + 32 t + 16 k.
+  const auto plane = [&](size_t k) {
+    const auto l = [&](size_t t) {
+      return hn::BitCast(di8, hn::TableLookupBytes(hn::LoadDup128(d8, planes + 32 * t + 16 * k), low));
+    };
+    return hn::BitCast(d8, hn::IfNegativeThenElse(bit5, hn::IfNegativeThenElse(bit4, l(3), l(2)),
+                                                  hn::IfNegativeThenElse(bit4, l(1), l(0))));
+  };
+  StoreHalfWords(plane(0), plane(1), out);
 }
 
 }  // namespace HWY_NAMESPACE

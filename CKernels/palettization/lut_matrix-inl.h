@@ -117,12 +117,9 @@ HWY_INLINE void Lookup4Planes(const uint8_t* p, const uint8_t* planes, VecSpan<D
 // entries' bits stored at out in natural column order.
 HWY_INLINE void Lookup4Planes16(const uint8_t* p, const uint8_t* planes, uint16_t* out) {
   const D8 d8;
-  const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
   const hn::Vec<D8> idx = PlaneIndices<2>(p);
-  const hn::Vec<D8> b0 = hn::TableLookupBytes(hn::LoadDup128(d8, planes), idx);
-  const hn::Vec<D8> b1 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 16), idx);
-  hn::StoreU(hn::BitCast(d16, hn::InterleaveLower(d8, b0, b1)), d16, out);
-  hn::StoreU(hn::BitCast(d16, hn::InterleaveUpper(d8, b0, b1)), d16, out + hn::Lanes(d16));
+  StoreHalfWords(hn::TableLookupBytes(hn::LoadDup128(d8, planes), idx),
+                 hn::TableLookupBytes(hn::LoadDup128(d8, planes + 16), idx), out);
 }
 
 // 64- and 256-entry tables exceed in-register permutes, and gathers are slow on many cores

@@ -97,11 +97,7 @@ struct QuantMatrix final : wk_matrix {
 
   const QuantMatrixPlan* W8A8Plan() const override { return &plan; }
 
-  // As QuantMatrixDecoder::F16Steps, for the nibble types.
-  bool StagesHalfWeights() const override {
-    return (plan.data_dtype == WK_DTYPE_INT4 || plan.data_dtype == WK_DTYPE_UINT4) && plan.grid.round_f16 &&
-           plan.cols % 2 == 0;
-  }
+  bool StagesHalfWeights() const override { return QuantHalfWeights(plan); }
 };
 
 }  // namespace

@@ -253,7 +253,7 @@ struct QuantMatrixDecoder {
   static constexpr bool kF16Steps = kTable && kLanes == 8;
   static constexpr size_t kF16StepChunks = 2;
   static constexpr size_t F16Offset(size_t s, size_t j) { return SplitOffset<2>(s, j); }
-  bool F16Steps() const { return plan.grid.round_f16 && plan.cols % 2 == 0; }
+  bool F16Steps() const { return QuantHalfWeights(plan); }
 
   WK_DECODE_INLINE void DecodeStepF16(size_t r, size_t c, uint16_t* out) const {
     HWY_ALIGN uint8_t planes[32];

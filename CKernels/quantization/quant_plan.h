@@ -29,6 +29,13 @@ struct QuantMatrixPlan {
   std::vector<int32_t> row_sums;
 };
 
+// Whether the product may stage the weights as binary16 (QuantMatrixDecoder::F16Steps, for the
+// nibble types; the driver then splits x for it): fp16 scales, whole bytes per step.
+inline bool QuantHalfWeights(const QuantMatrixPlan& plan) {
+  return (plan.data_dtype == WK_DTYPE_INT4 || plan.data_dtype == WK_DTYPE_UINT4) &&
+         plan.grid.round_f16 && plan.cols % 2 == 0;
+}
+
 // Longest row whose int8 x int8 dot product cannot overflow int32 (|q_w q_x| <= 128 * 127).
 constexpr uint64_t kW8A8MaxCols = uint64_t{1} << 17;
 
