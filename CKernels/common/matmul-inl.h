@@ -334,7 +334,8 @@ HWY_INLINE void DecodePanelRow(const Decoder& dec, typename Decoder::Cursor& cur
 // widened into 16 floats in column order at out: the panel's order, which x is packed in.
 template <class Decoder>
 HWY_INLINE void WidenUnsplit(const uint16_t* HWY_RESTRICT w, size_t s, float* HWY_RESTRICT out) {
-  static_assert(kLanes == 4 || kLanes == 8, "staged steps exist for 4- and 8-lane targets");
+  static_assert(!Decoder::kF16Steps || kLanes == 4 || kLanes == 8,
+                "staged steps exist for 4- and 8-lane targets");
   const DF df;
   const DU16 d16;
   VecArray<DF, kVecs> v;
