@@ -20,6 +20,7 @@
 //   static constexpr size_t F16Offset(size_t s, size_t j);  // where vector j (split order) of chunk s is
 //   bool F16Steps() const;  // whether this matrix's weights are binary16
 //   void DecodeStepF16(Cursor&, size_t chunk, uint16_t* out) const;  // DecodeStep<false>'s bits
+//   static constexpr bool kF16Panels;  // the batch product's panels decode through it (faster)
 // Chunks of a row are decoded in increasing order, so a cursor may carry a running position
 // (sparse formats). With kSafe the decoder must never read outside its buffers. Decoders whose
 // cursor is the row index take it by value. Decoded lanes are in natural column order: lane i of
@@ -59,6 +60,12 @@ struct HasF16Steps : std::false_type {};
 template <class Decoder>
 struct HasF16Steps<Decoder, std::void_t<decltype(Decoder::kF16Steps)>>
     : std::bool_constant<Decoder::kF16Steps> {};
+
+template <class Decoder, class = void>
+struct HasF16Panels : std::false_type {};
+template <class Decoder>
+struct HasF16Panels<Decoder, std::void_t<decltype(Decoder::kF16Panels)>>
+    : std::bool_constant<HasF16Steps<Decoder>::value && Decoder::kF16Panels> {};
 
 // Rows per staged block: the accumulators of 4 rows and one step of x fill 12 of AVX2's 16
 // registers.
@@ -323,12 +330,59 @@ HWY_INLINE void DecodePanelRow(const Decoder& dec, typename Decoder::Cursor& cur
   }
 }
 
+// One chunk of staged binary16 words (split order, vector j at w + Decoder::F16Offset(s, j))
+// widened into 16 floats in column order at out: the panel's order, which x is packed in.
+template <class Decoder>
+HWY_INLINE void WidenUnsplit(const uint16_t* HWY_RESTRICT w, size_t s, float* HWY_RESTRICT out) {
+  static_assert(!Decoder::kF16Steps || kLanes == 4 || kLanes == 8,
+                "staged steps exist for 4- and 8-lane targets");
+  const DF df;
+  const DU16 d16;
+  VecArray<DF, kVecs> v;
+#pragma clang loop unroll(full)
+  for (size_t j = 0; j < kVecs; ++j) v[j] = WidenF16(hn::Load(d16, w + Decoder::F16Offset(s, j)));
+  if constexpr (kLanes == 8) {
+    const VF lo = hn::InterleaveLower(df, v[0], v[1]);  // columns 0-3 | 8-11
+    const VF hi = hn::InterleaveUpper(df, v[0], v[1]);  // columns 4-7 | 12-15
+    hn::Store(hn::ConcatLowerLower(df, hi, lo), df, out);
+    hn::Store(hn::ConcatUpperUpper(df, hi, lo), df, out + kLanes);
+  } else {
+#pragma clang loop unroll(full)
+    for (size_t h = 0; h < 2; ++h) {
+      hn::Store(hn::InterleaveLower(df, v[h], v[2 + h]), df, out + 8 * h);
+      hn::Store(hn::InterleaveUpper(df, v[h], v[2 + h]), df, out + 8 * h + 4);
+    }
+  }
+}
+
+// DecodePanelRow<false> (a row < FastRows) through DecodeStepF16, which gives the same bits: the
+// full steps staged, the rest as DecodePanelRow does.
+template <class Decoder>
+HWY_INLINE void DecodePanelRowF16(const Decoder& dec, typename Decoder::Cursor& cur, size_t c0,
+                                  size_t n, size_t cols, float* HWY_RESTRICT panel) {
+  constexpr size_t kStep = Decoder::kF16StepChunks;
+  const size_t full = std::min(c0 + n, cols / kChunk);
+  size_t c = c0;
+  for (; c + kStep <= full; c += kStep) {
+    HWY_ALIGN uint16_t buf[kStep * kChunk];
+    dec.Prefetch(cur, c);
+    dec.DecodeStepF16(cur, c, buf);
+#pragma clang loop unroll(full)
+    for (size_t s = 0; s < kStep; ++s) {
+      WidenUnsplit<Decoder>(buf, s, panel + (c - c0 + s) * kChunk);
+    }
+  }
+  if (c < c0 + n) DecodePanelRow<false>(dec, cur, c, c0 + n - c, cols, panel + (c - c0) * kChunk);
+}
+
 // Every batch row (io.packed), rows [row_begin, row_end).
 template <class Decoder>
 HWY_INLINE void GemmRows(const Decoder& dec, size_t cols, const GemvOperands& io) {
   const DF df;
   const size_t chunks = (cols + kChunk - 1) / kChunk;
   const size_t fast_rows = dec.FastRows();
+  bool staged = false;
+  if constexpr (kF16Staging && HasF16Panels<Decoder>::value) staged = dec.F16Steps();
   HWY_ALIGN float panel[kPanelRows * kPanelChunks * kChunk];
   HWY_ALIGN float acc[kPanelRows * kBatchGroup * kChunk];
   const size_t panel_rows = io.batch >= 16 ? kPanelRows : kPanelRows / 2;
@@ -345,6 +399,12 @@ HWY_INLINE void GemmRows(const Decoder& dec, size_t cols, const GemvOperands& io
         const size_t nc = std::min(kPanelChunks, chunks - c0);
         for (size_t i = 0; i < nr; ++i) {
           float* row_panel = panel + i * kPanelChunks * kChunk;
+          if constexpr (kF16Staging && HasF16Panels<Decoder>::value) {
+            if (staged && r0 + i < fast_rows) {
+              DecodePanelRowF16(dec, cur[i], c0, nc, cols, row_panel);
+              continue;
+            }
+          }
           if (r0 + i < fast_rows) {
             DecodePanelRow<false>(dec, cur[i], c0, nc, cols, row_panel);
           } else {

@@ -207,6 +207,8 @@ struct LutMatrixDecoder {
 
   // Unscaled fp16 tables of 4 or 6 bits: a step's entries as binary16 bits, in split order.
   static constexpr bool kF16Steps = (kBits == 4 || kBits == 6) && kPlanes4 && kLayout == LutLayout::kPlain;
+  // 4-bit panels decode faster to fp32 directly (four byte planes, no order to restore).
+  static constexpr bool kF16Panels = kBits == 6;
   static constexpr size_t kF16StepChunks = kBits == 4 ? kSplitStepChunks : kSplit6StepChunks;
   static constexpr size_t F16Offset(size_t s, size_t j) {
     return kBits == 4 ? SplitOffset<kF16StepChunks>(s, j) : Split6Offset(s, j);

@@ -251,6 +251,7 @@ struct QuantMatrixDecoder {
   // (an RN16 store per 8 weights) ran slower staged and stays in registers. On 4-lane targets the
   // look-up would read 8 bytes past a step.
   static constexpr bool kF16Steps = kTable && kLanes == 8;
+  static constexpr bool kF16Panels = true;
   static constexpr size_t kF16StepChunks = 2;
   static constexpr size_t F16Offset(size_t s, size_t j) { return SplitOffset<2>(s, j); }
   bool F16Steps() const { return QuantHalfWeights(plan); }
