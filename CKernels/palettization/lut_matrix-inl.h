@@ -144,9 +144,9 @@ HWY_INLINE void Lookup4Planes16(const uint8_t* p, const uint8_t* planes, uint16_
                  hn::TableLookupBytes(hn::LoadDup128(d8, planes + 16), idx), out);
 }
 
-// 64- and 256-entry tables exceed in-register permutes, and gathers are slow on many cores
-// (Zen 3: under 2 G lanes/s): scalar loads into a stack buffer run on the load/store ports
-// instead, beside the vector work, and measured several times faster there.
+// Without VBMI, 64- and 256-entry tables exceed in-register permutes, and gathers are slow on
+// many cores (Zen 3: under 2 G lanes/s): scalar loads into a stack buffer run on the load/store
+// ports instead, beside the vector work, and measured several times faster there.
 template <int kBits>
 HWY_INLINE void LookupScalar(const uint8_t* p, const uint32_t* table, VecSpan<DF> w) {
   const DF df;
@@ -204,28 +204,54 @@ HWY_INLINE __m512i WidePlane(__m512i idx, const uint8_t* plane) {
   }
 }
 
-// 4 chunks of 6- or 8-bit indices at p (exactly the step's 48 or 64 bytes are read) as fp32
-// weights from the table's four byte planes (planes: byte b of entry e at (b << kBits) + e): the
-// indices in PlaneLayout<4>'s order (6-bit fields cut out by vpmultishiftqb), one look-up per
-// plane, then AssemblePlanes. The bytes are the table's, so the weights are LookupScalar's.
+// The 64 indices of a step of 4 chunks at p (exactly its 48 or 64 bytes are read), position p
+// holding column PlaneColumn<kElem>(p)'s (6-bit: in its low 6 bits, cut out by vpmultishiftqb).
+template <int kBits, size_t kElem>
+HWY_INLINE __m512i WideIndices(const uint8_t* p) {
+  constexpr const WidePatterns<kElem>& kPat = kWidePatterns<kElem>;
+  if constexpr (kBits == 6) {
+    const __m512i packed = _mm512_maskz_loadu_epi8((uint64_t{1} << 48) - 1, p);
+    return _mm512_multishift_epi64_epi8(_mm512_loadu_si512(kPat.shifts),
+                                        _mm512_permutexvar_epi8(_mm512_loadu_si512(kPat.sources), packed));
+  } else {
+    static_assert(kBits == 8, "6 or 8 bits");
+    return _mm512_permutexvar_epi8(_mm512_loadu_si512(kPat.columns), _mm512_loadu_si512(p));
+  }
+}
+
+// 4 chunks of 6- or 8-bit indices at p as fp32 weights from the table's four byte planes
+// (byte_planes): one look-up per plane, then AssemblePlanes. The bytes are the table's, so the
+// weights are LookupScalar's.
 template <int kBits>
 HWY_INLINE void LookupWide(const uint8_t* p, const uint8_t* planes, VecSpan<DF> w) {
   static_assert(kLanes == 16, "a step is the 64 bytes of one AVX-512 register");
-  constexpr const WidePatterns<4>& kPat = kWidePatterns<4>;
-  __m512i idx;
-  if constexpr (kBits == 6) {
-    const __m512i packed = _mm512_maskz_loadu_epi8((uint64_t{1} << 48) - 1, p);
-    idx = _mm512_multishift_epi64_epi8(_mm512_loadu_si512(kPat.shifts),
-                                       _mm512_permutexvar_epi8(_mm512_loadu_si512(kPat.sources), packed));
-  } else {
-    static_assert(kBits == 8, "6 or 8 bits");
-    idx = _mm512_permutexvar_epi8(_mm512_loadu_si512(kPat.columns), _mm512_loadu_si512(p));
-  }
+  const __m512i idx = WideIndices<kBits, 4>(p);
   constexpr size_t kPlane = size_t{1} << kBits;
   using V8 = hn::Vec<D8>;
   AssemblePlanes(V8{WidePlane<kBits>(idx, planes)}, V8{WidePlane<kBits>(idx, planes + kPlane)},
                  V8{WidePlane<kBits>(idx, planes + 2 * kPlane)},
                  V8{WidePlane<kBits>(idx, planes + 3 * kPlane)}, w);
+}
+
+// The same from the two byte planes of binary16 entries (half_planes): half the look-ups and one
+// round of unpacks, then the exact widening. For 8-bit tables only: it halves lut8's `vpermt2b`
+// (cold on Zen 5: 1847 against 3040 µs), but lut6's two-plane `vpermb` and unpacks it saves cost
+// less than the widening (1606 against 1476 µs).
+template <int kBits>
+HWY_INLINE void LookupWideF16(const uint8_t* p, const uint8_t* planes, VecSpan<DF> w) {
+  static_assert(kLanes == 16, "a step is the 64 bytes of one AVX-512 register");
+  const D8 d8;
+  const hn::Repartition<uint16_t, D8> d16;
+  const hn::Half<decltype(d16)> dh;
+  const __m512i idx = WideIndices<kBits, 2>(p);
+  const hn::Vec<D8> low{WidePlane<kBits>(idx, planes)};
+  const hn::Vec<D8> high{WidePlane<kBits>(idx, planes + (size_t{1} << kBits))};
+  const auto a = hn::BitCast(d16, hn::InterleaveLower(d8, low, high));  // columns 0-31
+  const auto b = hn::BitCast(d16, hn::InterleaveUpper(d8, low, high));  // columns 32-63
+  w[0] = WidenF16(hn::LowerHalf(dh, a));
+  w[1] = WidenF16(hn::UpperHalf(dh, a));
+  w[2] = WidenF16(hn::LowerHalf(dh, b));
+  w[3] = WidenF16(hn::UpperHalf(dh, b));
 }
 #endif
 
@@ -248,6 +274,8 @@ struct LutMatrixDecoder {
   const uint8_t* half_planes;
   const LutRowInfo* row_info;
   const size_t* chunk_table_offset;
+  // Binary16 weights (half_planes built): AVX3_DL's 8-bit steps look up two planes, not four.
+  bool half_weights;
 
   explicit LutMatrixDecoder(const LutMatrixPlan& p)
       : plan(p),
@@ -255,7 +283,8 @@ struct LutMatrixDecoder {
         indices(p.indices),
         half_planes(p.half_planes.data()),
         row_info(p.row_info.data()),
-        chunk_table_offset(p.chunk_table_offset.data()) {}
+        chunk_table_offset(p.chunk_table_offset.data()),
+        half_weights(!p.half_planes.empty()) {}
 
   // Rows whose full chunks start on a byte and may read 16 bytes: all but the last few rows,
   // when a row's bits are a whole number of bytes.
@@ -289,7 +318,11 @@ struct LutMatrixDecoder {
         Lookup4Planes(plan.indices + (bit >> 3), planes, w);
       } else {
 #if HWY_TARGET == HWY_AVX3_DL
-        LookupWide<kBits>(plan.indices + (bit >> 3), planes, w);
+        if (kBits == 8 && kLayout == LutLayout::kPlain && half_weights) {
+          LookupWideF16<kBits>(plan.indices + (bit >> 3), half_planes + table * 2, w);
+        } else {
+          LookupWide<kBits>(plan.indices + (bit >> 3), planes, w);
+        }
 #endif
       }
       for (size_t s = 0; s < kStepChunks; ++s) Scale(r, c + s, w + s * kVecs);

@@ -51,8 +51,9 @@ struct LutMatrixPlan {
   // 4-, 6- and 8-bit tables as byte planes: per table of stride entries, byte b of every entry's
   // fp32 value in bytes [stride b, stride (b + 1)), for byte-permute look-ups. Empty for n < 4.
   std::vector<uint8_t> byte_planes;
-  // Unscaled 4- and 6-bit fp16 weights: per table, per 16 entries, the low then the high byte of
-  // every entry's binary16 bits (32 bytes), for look-ups that produce the weights' fp16 bits.
+  // Unscaled 4-, 6- and 8-bit fp16 weights: per table, the low bytes of every entry's binary16
+  // bits (stride bytes), then the high bytes, for look-ups that produce the weights' fp16 bits
+  // (the staged GEMV's 4 and 6 bits; AVX3_DL's 8 bits).
   // Empty otherwise.
   std::vector<uint8_t> half_planes;
   // Column groups that start on chunk boundaries pick one table per 16-column chunk; any other
