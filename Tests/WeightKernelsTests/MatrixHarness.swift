@@ -50,6 +50,20 @@ enum MatrixHarness {
 
   // MARK: - One target
 
+  /// Every check of one case on one target that the format suites share: the properties,
+  /// decompression bit for bit against `expected`, then checkProducts with `x`.
+  static func checkCase<M: WeightMatrix>(
+    _ matrix: M, expected: Tensor, format: MatrixFormat, compressedBytes: Int, x: Tensor, target: SIMDTarget,
+    context: String, sourceLocation: SourceLocation = #_sourceLocation
+  ) throws {
+    checkProperties(matrix, expected: expected, format: format, compressedBytes: compressedBytes, context: context,
+                    sourceLocation: sourceLocation)
+    let decompressed = try matrix.decompress(target: target)
+    expectBits(decompressed, expected, "\(context): decompress", sourceLocation: sourceLocation)
+    try checkProducts(matrix, expected: expected, decompressed: decompressed, x: x, target: target, context: context,
+                      sourceLocation: sourceLocation)
+  }
+
   /// The properties every format reports, against the case that built the matrix.
   static func checkProperties<M: WeightMatrix>(
     _ matrix: M, expected: Tensor, format: MatrixFormat, compressedBytes: Int, context: String,
