@@ -208,12 +208,7 @@ struct PalettizedMatrixTests {
 
   @Test("random chains, shapes, groupings, dtypes", .shrinking(false), arguments: SIMDTarget.compiled)
   func randomChains(target: SIMDTarget) async throws {
-    try requireSupported(target)
-    await Property.check(count: 250) { seed in
-      var r = SplitMix64(seed: seed)
-      let c = try MatrixCase.make(&r)
-      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
-    }
+    try await MatrixHarness.checkRandomCases(count: 250, target: target, make: { try MatrixCase.make(&$0) }, check: Self.check)
   }
 
   /// Every chain gets its own cases (the random mix above may under-sample one).
@@ -234,13 +229,10 @@ struct PalettizedMatrixTests {
   /// limit at the end of the index buffer, wide column groups.
   @Test("large shapes (cols up to 700)", .shrinking(false), arguments: SIMDTarget.compiled)
   func largeShapes(target: SIMDTarget) async throws {
-    try requireSupported(target)
-    await Property.check(count: 10) { seed in
-      var r = SplitMix64(seed: seed)
+    try await MatrixHarness.checkRandomCases(count: 10, target: target, make: { r in
       let cols = r.pick([127, 128, 129, 255, 256, 257, 400, 512, 700])
-      let c = try MatrixCase.make(&r, maxWeights: 12000, rows: r.int(1...40), cols: cols)
-      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
-    }
+      return try MatrixCase.make(&r, maxWeights: 12000, rows: r.int(1...40), cols: cols)
+    }, check: Self.check)
   }
 
   /// The staged GEMV (unscaled 4-bit fp16 tables: 64 columns of 4 rows decoded into an L1

@@ -215,12 +215,7 @@ struct QuantizedMatrixTests {
 
   @Test("random data types, scale grids, offsets, shapes", .shrinking(false), arguments: SIMDTarget.compiled)
   func randomMatrices(target: SIMDTarget) async throws {
-    try requireSupported(target)
-    await Property.check(count: 150) { seed in
-      var r = SplitMix64(seed: seed)
-      let c = try QuantMatrixCase.make(&r)
-      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
-    }
+    try await MatrixHarness.checkRandomCases(count: 150, target: target, make: { try QuantMatrixCase.make(&$0) }, check: Self.check)
   }
 
   /// Every grid kind with every data type and offset kind (the random mix may under-sample
