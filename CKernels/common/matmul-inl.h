@@ -75,13 +75,27 @@ constexpr size_t kStagedRows = kVecs >= 4 ? 2 : 4;
 // come out cheapest) and meet x split alike, once per call (GemvOperands::x_split): lane i of
 // accumulator j holds the partial of the column split position N j + i names. The partials go
 // back to column order before any other chunk is added: both moves permute lanes, no bit changes.
+// In registers, for the 4- and 8-lane targets that stage (a template: no other instantiates it).
+template <size_t kL = kLanes>
 HWY_INLINE void UnsplitChunk(VecSpan<DF> v) {
+  static_assert(kL == 4 || kL == 8, "staged steps exist for 4- and 8-lane targets");
   const DF df;
-  HWY_ALIGN float split[kChunk];
-  HWY_ALIGN float natural[kChunk];
-  for (size_t j = 0; j < kVecs; ++j) hn::Store(VF(v[j]), df, split + j * kLanes);
-  for (size_t p = 0; p < kChunk; ++p) natural[SplitColumn(p)] = split[p];
-  for (size_t j = 0; j < kVecs; ++j) v[j] = hn::Load(df, natural + j * kLanes);
+  if constexpr (kL == 8) {
+    const VF lo = hn::InterleaveLower(df, v[0], v[1]);  // columns 0-3 | 8-11
+    const VF hi = hn::InterleaveUpper(df, v[0], v[1]);  // columns 4-7 | 12-15
+    v[0] = hn::ConcatLowerLower(df, hi, lo);
+    v[1] = hn::ConcatUpperUpper(df, hi, lo);
+  } else {
+    // Columns 0 2 4 6 | 8 10 12 14 | 1 3 5 7 | 9 11 13 15.
+    const VF even_lo = v[0];
+    const VF even_hi = v[1];
+    const VF odd_lo = v[2];
+    const VF odd_hi = v[3];
+    v[0] = hn::InterleaveLower(df, even_lo, odd_lo);
+    v[1] = hn::InterleaveUpper(df, even_lo, odd_lo);
+    v[2] = hn::InterleaveLower(df, even_hi, odd_hi);
+    v[3] = hn::InterleaveUpper(df, even_hi, odd_hi);
+  }
 }
 
 // The full steps of kRows rows (< FastRows) through fp16 staging, into acc; returns the chunks done.
@@ -334,25 +348,14 @@ HWY_INLINE void DecodePanelRow(const Decoder& dec, typename Decoder::Cursor& cur
 // widened into 16 floats in column order at out: the panel's order, which x is packed in.
 template <class Decoder>
 HWY_INLINE void WidenUnsplit(const uint16_t* HWY_RESTRICT w, size_t s, float* HWY_RESTRICT out) {
-  static_assert(!Decoder::kF16Steps || kLanes == 4 || kLanes == 8,
-                "staged steps exist for 4- and 8-lane targets");
   const DF df;
   const DU16 d16;
   VecArray<DF, kVecs> v;
 #pragma clang loop unroll(full)
   for (size_t j = 0; j < kVecs; ++j) v[j] = WidenF16(hn::Load(d16, w + Decoder::F16Offset(s, j)));
-  if constexpr (kLanes == 8) {
-    const VF lo = hn::InterleaveLower(df, v[0], v[1]);  // columns 0-3 | 8-11
-    const VF hi = hn::InterleaveUpper(df, v[0], v[1]);  // columns 4-7 | 12-15
-    hn::Store(hn::ConcatLowerLower(df, hi, lo), df, out);
-    hn::Store(hn::ConcatUpperUpper(df, hi, lo), df, out + kLanes);
-  } else {
+  UnsplitChunk(v);
 #pragma clang loop unroll(full)
-    for (size_t h = 0; h < 2; ++h) {
-      hn::Store(hn::InterleaveLower(df, v[h], v[2 + h]), df, out + 8 * h);
-      hn::Store(hn::InterleaveUpper(df, v[h], v[2 + h]), df, out + 8 * h + 4);
-    }
-  }
+  for (size_t j = 0; j < kVecs; ++j) hn::Store(VF(v[j]), df, out + j * kLanes);
 }
 
 // DecodePanelRow<false> (a row < FastRows) through DecodeStepF16, which gives the same bits: the

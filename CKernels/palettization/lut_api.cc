@@ -372,7 +372,8 @@ struct LutMatrix final : wk_matrix {
     RunLutMatrixDecompress(target, plan, out, row_begin, row_end);
   }
 
-  bool StagesHalfWeights() const override { return !plan.half_planes.empty(); }
+  // The staged GEMV covers 4- and 6-bit tables (8-bit half planes serve AVX3_DL's look-ups).
+  bool StagesHalfWeights() const override { return plan.nbits <= 6 && !plan.half_planes.empty(); }
 };
 
 // One grid extent divides the other, so the finer grid refines both.
@@ -506,23 +507,22 @@ wk_status BuildPlan(const wk_lut_matrix_desc* desc, wk_context* ctx, LutMatrixPl
       plan->raw_tables[g * stride + e] = raw;
     }
   }
-  // Tables as byte planes of `width`-byte entries, per 16 entries: byte b of entry 16 t + e of
-  // table g at planes[((g * stride / 16 + t) * width + b) * 16 + e].
+  // Tables as byte planes of `width`-byte entries: byte b of entry e of table g at
+  // planes[(g * width + b) * stride + e].
   const auto planes_of = [&](const std::vector<uint32_t>& tables, size_t width,
                              std::vector<uint8_t>* planes) {
     planes->resize(group_count * stride * width);
     for (size_t g = 0; g < group_count; ++g) {
       for (size_t e = 0; e < stride; ++e) {
         for (size_t b = 0; b < width; ++b) {
-          (*planes)[((g * stride + e) / 16 * width + b) * 16 + e % 16] =
-              static_cast<uint8_t>(tables[g * stride + e] >> (8 * b));
+          (*planes)[(g * width + b) * stride + e] = static_cast<uint8_t>(tables[g * stride + e] >> (8 * b));
         }
       }
     }
   };
-  if (spec.nbits == 4) planes_of(plan->value_tables, 4, &plan->byte_planes);
-  if ((spec.nbits == 4 || spec.nbits == 6) && !has_dense_scale && plan->weight_dtype == WK_DTYPE_FP16) {
-    planes_of(plan->raw_tables, 2, &plan->half_planes);
+  if (spec.nbits >= 4) {
+    planes_of(plan->value_tables, 4, &plan->byte_planes);
+    if (!has_dense_scale && plan->weight_dtype == WK_DTYPE_FP16) planes_of(plan->raw_tables, 2, &plan->half_planes);
   }
   const size_t chunks = (plan->cols + 15) / 16;
   plan->chunk_aligned_groups = lut.gc == 1 || plan->group_cols % 16 == 0;

@@ -228,8 +228,8 @@ constexpr Index6Layout kIndex6Layout = Index6Layout::Make();
 
 // 16 kSplit6StepChunks weights of a 64-entry binary16 table from 12 bytes of indices per chunk
 // (chunk s's 16 bytes readable at p + 12 s), in split order, placed as Split6Offset says. The
-// table is four 16-entry sub-tables of two byte planes each (planes + 32 t: low bytes, then high
-// bytes, of entries 16 t ... 16 t + 15): every sub-table is looked up with the low 4 bits, and
+// table is two byte planes (low bytes of the 64 entries, then high bytes), each four 16-entry
+// sub-tables (planes + 16 t, planes + 64 + 16 t): every sub-table is looked up with the low 4 bits, and
 // index bits 4 and 5, moved to the sign bit, pick among the four (a blend each on AVX2): 8
 // shuffles and 6 blends per 32 weights, against scalar loads of every entry.
 template <size_t kL = kLanes>  // a template: instantiated only where a decoder stages
@@ -255,10 +255,10 @@ HWY_INLINE void Lookup6PlanesSplit(const uint8_t* p, const uint8_t* planes, uint
   const auto low = hn::BitCast(di8, hn::And(hn::BitCast(d8, fields), hn::Set(d8, 0x0F)));
   const auto bit4 = hn::BitCast(di8, hn::ShiftLeft<3>(fields));
   const auto bit5 = hn::BitCast(di8, hn::ShiftLeft<2>(fields));
-  // Byte k (0 low, 1 high) of every entry: sub-table t's plane at planes + 32 t + 16 k.
+  // Byte k (0 low, 1 high) of every entry: sub-table t's plane at planes + 64 k + 16 t.
   const auto plane = [&](size_t k) {
     const auto l = [&](size_t t) {
-      return hn::BitCast(di8, hn::TableLookupBytes(hn::LoadDup128(d8, planes + 32 * t + 16 * k), low));
+      return hn::BitCast(di8, hn::TableLookupBytes(hn::LoadDup128(d8, planes + 64 * k + 16 * t), low));
     };
     return hn::BitCast(d8, hn::IfNegativeThenElse(bit5, hn::IfNegativeThenElse(bit4, l(3), l(2)),
                                                   hn::IfNegativeThenElse(bit4, l(1), l(0))));

@@ -68,19 +68,58 @@ HWY_INLINE size_t GatherPlanes4(const LutRun& run) {
   return i;
 }
 
+#if HWY_TARGET == HWY_AVX3_DL
+// Leading 6- or 8-bit entries of 2 or 4 bytes through byte planes of the run's table (built
+// here; the entries' own bits), 64 at a time while the step's indices start on a byte: the GEMV's
+// VBMI look-ups (lut_matrix-inl.h). Returns the entries written.
+template <int kBits>
+HWY_INLINE size_t GatherWide(const LutRun& run) {
+  constexpr size_t kStep = 64;
+  constexpr size_t kEntries = size_t{1} << kBits;
+  const size_t elem = run.elem_bytes;
+  HWY_ALIGN uint8_t planes[4 * kEntries];
+  for (size_t b = 0; b < elem; ++b) {
+    for (size_t e = 0; e < kEntries; ++e) planes[b * kEntries + e] = static_cast<uint8_t>(run.table[e] >> (8 * b));
+  }
+  size_t i = 0;
+  for (; i + kStep <= run.count; i += kStep) {
+    const uint64_t bit = run.bit0 + uint64_t{i} * kBits;
+    if ((bit & 7) != 0 || (bit >> 3) + kStep * kBits / 8 > run.index_bytes) break;
+    const uint8_t* p = run.indices + (bit >> 3);
+    uint8_t* out = run.out + i * elem;
+    if (elem == 2) {
+      const __m512i idx = WideIndices<kBits, 2>(p);
+      StoreHalfWords(hn::Vec<D8>{WidePlane<kBits>(idx, planes)},
+                     hn::Vec<D8>{WidePlane<kBits>(idx, planes + kEntries)}, reinterpret_cast<uint16_t*>(out));
+    } else {
+      VecArray<DF, 4> w;
+      LookupWide<kBits>(p, planes, w);
+      float* q = reinterpret_cast<float*>(out);
+      for (size_t j = 0; j < 4; ++j) hn::StoreU(VF(w[j]), DF(), q + j * kLanes);
+    }
+  }
+  return i;
+}
+#endif
+
 template <int kBits>
 void LutGatherBits(const LutRun& run) {
   size_t first = 0;
   if constexpr (kBits == 4 && kPlanes4) {
     if (run.elem_bytes >= 2) first = GatherPlanes4(run) / kChunk;
   }
+#if HWY_TARGET == HWY_AVX3_DL
+  if constexpr (kBits >= 6) {
+    if (run.elem_bytes >= 2) first = GatherWide<kBits>(run) / kChunk;
+  }
+#endif
   const size_t chunks = (run.count + kChunk - 1) / kChunk;
   for (size_t c = first; c < chunks; ++c) {
     const uint64_t bit = run.bit0 + uint64_t{c} * kChunk * kBits;
     const bool fast = (bit & 7) == 0 && (bit >> 3) + 16 <= run.index_bytes;
     VecArray<DU, kVecs> v;
     if constexpr (kBits >= 6) {
-      // The GEMV's scalar look-ups: several times the gather's rate on Zen 3.
+      // The scalar look-ups: several times the gather's rate on Zen 3.
       HWY_ALIGN uint8_t aligned[16];
       const uint8_t* p = run.indices + (bit >> 3);
       if (!fast) {

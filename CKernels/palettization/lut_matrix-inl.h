@@ -32,11 +32,20 @@ enum class LutLayout { kPlain, kColumnScaleF16, kGeneral };
 constexpr bool kPlanes4 = kLanes <= 8;
 // Chunks one byte-plane step covers: 16 columns per 128-bit block.
 constexpr size_t kPlaneStepChunks = kLanes / 4;
+// 6- and 8-bit tables through byte planes held in registers where byte permutes span a whole
+// register (AVX3_DL's VBMI: LookupWide below); other targets load entries one by one.
+constexpr bool kWideLookups = HWY_TARGET == HWY_AVX3_DL;
+
+// Chunks a byte-plane step of n-bit indices covers (1: no byte planes).
+constexpr size_t PlaneStepChunks(uint32_t nbits) {
+  return nbits == 4 && kPlanes4 ? kPlaneStepChunks : (nbits >= 6 && kWideLookups ? kPlaneStepChunks : 1);
+}
 
 inline LutLayout LayoutOf(const LutMatrixPlan& plan) {
   if (!plan.chunk_aligned_groups) return LutLayout::kGeneral;
-  // A byte-plane step spans kPlaneStepChunks chunks, which must share one table.
-  if (plan.nbits == 4 && kPlanes4 && plan.group_cols % (kChunk * kPlaneStepChunks) != 0 &&
+  // A byte-plane step spans several chunks, which must share one table.
+  const size_t step_chunks = PlaneStepChunks(plan.nbits);
+  if (step_chunks > 1 && plan.group_cols % (kChunk * step_chunks) != 0 &&
       plan.group_cols != plan.cols) {
     return LutLayout::kGeneral;
   }
@@ -45,7 +54,7 @@ inline LutLayout LayoutOf(const LutMatrixPlan& plan) {
   return LutLayout::kGeneral;
 }
 
-// Where each index byte of a byte-plane step comes from, for entries of kElem bytes (4: fp32
+// Which column each index byte p of a byte-plane step takes, for entries of kElem bytes (4: fp32
 // values, 2: fp16 bits). kElem 4: byte t of 4-byte group g of 128-bit block k is column
 // g * 4 kBlocks + 4 k + t, so that after two rounds of per-block interleaving each fp32 vector
 // holds consecutive columns (natural order, one chunk's partials in order). kElem 2: byte t of
@@ -53,20 +62,25 @@ inline LutLayout LayoutOf(const LutMatrixPlan& plan) {
 // 16-bit vector consecutive columns. An even column is a low nibble (pattern_low names its
 // byte), an odd one a high nibble.
 template <size_t kElem>
+constexpr size_t PlaneColumn(size_t p) {
+  constexpr size_t kBlocks = kLanes / 4;
+  const size_t k = p / 16;
+  const size_t b = p % 16;
+  return kElem == 4 ? (b / 4) * 4 * kBlocks + 4 * k + b % 4
+                    : (b < 8 ? 8 * k + b : 8 * kBlocks + 8 * k + b - 8);
+}
+
+template <size_t kElem>
 struct PlaneLayout {
   uint8_t pattern_low[4 * kLanes];
   uint8_t pattern_high[4 * kLanes];
 
   static constexpr PlaneLayout Make() {
     PlaneLayout t{};
-    constexpr size_t kBlocks = kLanes / 4;
-    for (size_t k = 0; k < kBlocks; ++k) {
-      for (size_t b = 0; b < 16; ++b) {
-        const size_t col = kElem == 4 ? (b / 4) * 4 * kBlocks + 4 * k + b % 4
-                                      : (b < 8 ? 8 * k + b : 8 * kBlocks + 8 * k + b - 8);
-        t.pattern_low[16 * k + b] = col % 2 == 0 ? static_cast<uint8_t>(col / 2) : 0x80;
-        t.pattern_high[16 * k + b] = col % 2 == 1 ? static_cast<uint8_t>(col / 2) : 0x80;
-      }
+    for (size_t p = 0; p < 4 * kLanes; ++p) {
+      const size_t col = PlaneColumn<kElem>(p);
+      t.pattern_low[p] = col % 2 == 0 ? static_cast<uint8_t>(col / 2) : 0x80;
+      t.pattern_high[p] = col % 2 == 1 ? static_cast<uint8_t>(col / 2) : 0x80;
     }
     return t;
   }
@@ -90,19 +104,13 @@ HWY_INLINE hn::Vec<D8> PlaneIndices(const uint8_t* p) {
                 hn::TableLookupBytesOr0(high, hn::LoadU(d8, kPlaneLayout<kElem>.pattern_high)));
 }
 
-// 16 kBlocks weights of a 16-entry fp32 table from 8 kBlocks bytes of nibbles (16 readable at p).
-// Four byte shuffles fetch the four bytes of every entry ("byte planes" of the table) and two
-// rounds of interleaving assemble the fp32 lanes: on AVX2 about half the shuffle work of two
-// 8-entry permutes and a blend per 8 weights. w receives 4 vectors in natural column order.
-HWY_INLINE void Lookup4Planes(const uint8_t* p, const uint8_t* planes, VecSpan<DF> w) {
+// Four byte planes (byte b of each weight in bN, positions as PlaneLayout<4> orders them) as
+// fp32 weights: two rounds of per-block interleaving give w 4 vectors in natural column order.
+HWY_INLINE void AssemblePlanes(hn::Vec<D8> b0, hn::Vec<D8> b1, hn::Vec<D8> b2, hn::Vec<D8> b3,
+                               VecSpan<DF> w) {
   const DF df;
   const D8 d8;
   const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
-  const hn::Vec<D8> idx = PlaneIndices<4>(p);
-  const hn::Vec<D8> b0 = hn::TableLookupBytes(hn::LoadDup128(d8, planes), idx);
-  const hn::Vec<D8> b1 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 16), idx);
-  const hn::Vec<D8> b2 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 32), idx);
-  const hn::Vec<D8> b3 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 48), idx);
   const auto l01 = hn::BitCast(d16, hn::InterleaveLower(d8, b0, b1));
   const auto h01 = hn::BitCast(d16, hn::InterleaveUpper(d8, b0, b1));
   const auto l23 = hn::BitCast(d16, hn::InterleaveLower(d8, b2, b3));
@@ -111,6 +119,20 @@ HWY_INLINE void Lookup4Planes(const uint8_t* p, const uint8_t* planes, VecSpan<D
   w[1] = hn::BitCast(df, hn::InterleaveUpper(d16, l01, l23));
   w[2] = hn::BitCast(df, hn::InterleaveLower(d16, h01, h23));
   w[3] = hn::BitCast(df, hn::InterleaveUpper(d16, h01, h23));
+}
+
+// 16 kBlocks weights of a 16-entry fp32 table from 8 kBlocks bytes of nibbles (16 readable at p).
+// Four byte shuffles fetch the four bytes of every entry ("byte planes" of the table) and two
+// rounds of interleaving assemble the fp32 lanes: on AVX2 about half the shuffle work of two
+// 8-entry permutes and a blend per 8 weights. w receives 4 vectors in natural column order.
+HWY_INLINE void Lookup4Planes(const uint8_t* p, const uint8_t* planes, VecSpan<DF> w) {
+  const D8 d8;
+  const hn::Vec<D8> idx = PlaneIndices<4>(p);
+  const hn::Vec<D8> b0 = hn::TableLookupBytes(hn::LoadDup128(d8, planes), idx);
+  const hn::Vec<D8> b1 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 16), idx);
+  const hn::Vec<D8> b2 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 32), idx);
+  const hn::Vec<D8> b3 = hn::TableLookupBytes(hn::LoadDup128(d8, planes + 48), idx);
+  AssemblePlanes(b0, b1, b2, b3, w);
 }
 
 // The same for a table of 16-bit entries (two byte planes, one round of interleaving): 16 kBlocks
@@ -122,9 +144,9 @@ HWY_INLINE void Lookup4Planes16(const uint8_t* p, const uint8_t* planes, uint16_
                  hn::TableLookupBytes(hn::LoadDup128(d8, planes + 16), idx), out);
 }
 
-// 64- and 256-entry tables exceed in-register permutes, and gathers are slow on many cores
-// (Zen 3: under 2 G lanes/s): scalar loads into a stack buffer run on the load/store ports
-// instead, beside the vector work, and measured several times faster there.
+// Without VBMI, 64- and 256-entry tables exceed in-register permutes, and gathers are slow on
+// many cores (Zen 3: under 2 G lanes/s): scalar loads into a stack buffer run on the load/store
+// ports instead, beside the vector work, and measured several times faster there.
 template <int kBits>
 HWY_INLINE void LookupScalar(const uint8_t* p, const uint32_t* table, VecSpan<DF> w) {
   const DF df;
@@ -142,14 +164,104 @@ HWY_INLINE void LookupScalar(const uint8_t* p, const uint32_t* table, VecSpan<DF
   for (size_t j = 0; j < kVecs; ++j) w[j] = hn::BitCast(df, hn::Load(DU(), values + j * kLanes));
 }
 
+#if HWY_TARGET == HWY_AVX3_DL
+// Byte patterns of a 64-weight step whose position p takes column PlaneColumn<kElem>(p); positions
+// 4 g .. 4 g + 3 of a qword hold four consecutive columns (a multiple of 4 first), whose 6-bit
+// fields are 3 whole bytes.
+template <size_t kElem>
+struct WidePatterns {
+  uint8_t columns[64];  // 8-bit indices: the index byte of each position's column
+  uint8_t sources[64];  // 6-bit: per qword, the 3 bytes of each of its two column quads
+  uint8_t shifts[64];   // 6-bit: each position's field offset within its qword
+
+  static constexpr WidePatterns Make() {
+    WidePatterns t{};
+    for (size_t p = 0; p < 64; ++p) {
+      const size_t quad = PlaneColumn<kElem>(8 * (p / 8) + 4 * (p % 8 / 3));
+      t.columns[p] = static_cast<uint8_t>(PlaneColumn<kElem>(p));
+      t.sources[p] = p % 8 < 6 ? static_cast<uint8_t>(quad / 4 * 3 + p % 8 % 3) : 0;
+      t.shifts[p] = static_cast<uint8_t>(6 * (p % 8));
+    }
+    return t;
+  }
+};
+
+template <size_t kElem>
+constexpr WidePatterns<kElem> kWidePatterns = WidePatterns<kElem>::Make();
+
+// 64 weights' bytes of one byte plane (1 << kBits bytes at plane) from VBMI permutes: vpermb
+// reads an index's low 6 bits, vpermi2b 7; the 8th selects between two of those by a blend.
+template <int kBits>
+HWY_INLINE __m512i WidePlane(__m512i idx, const uint8_t* plane) {
+  if constexpr (kBits == 6) {
+    return _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(plane));
+  } else {
+    const __m512i low = _mm512_permutex2var_epi8(_mm512_loadu_si512(plane), idx,
+                                                 _mm512_loadu_si512(plane + 64));
+    const __m512i high = _mm512_permutex2var_epi8(_mm512_loadu_si512(plane + 128), idx,
+                                                  _mm512_loadu_si512(plane + 192));
+    return _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), low, high);
+  }
+}
+
+// The 64 indices of a step of 4 chunks at p (exactly its 48 or 64 bytes are read), position p
+// holding column PlaneColumn<kElem>(p)'s (6-bit: in its low 6 bits, cut out by vpmultishiftqb).
+template <int kBits, size_t kElem>
+HWY_INLINE __m512i WideIndices(const uint8_t* p) {
+  constexpr const WidePatterns<kElem>& kPat = kWidePatterns<kElem>;
+  if constexpr (kBits == 6) {
+    const __m512i packed = _mm512_maskz_loadu_epi8((uint64_t{1} << 48) - 1, p);
+    return _mm512_multishift_epi64_epi8(_mm512_loadu_si512(kPat.shifts),
+                                        _mm512_permutexvar_epi8(_mm512_loadu_si512(kPat.sources), packed));
+  } else {
+    static_assert(kBits == 8, "6 or 8 bits");
+    return _mm512_permutexvar_epi8(_mm512_loadu_si512(kPat.columns), _mm512_loadu_si512(p));
+  }
+}
+
+// 4 chunks of 6- or 8-bit indices at p as fp32 weights from the table's four byte planes
+// (byte_planes): one look-up per plane, then AssemblePlanes. The bytes are the table's, so the
+// weights are LookupScalar's.
+template <int kBits>
+HWY_INLINE void LookupWide(const uint8_t* p, const uint8_t* planes, VecSpan<DF> w) {
+  static_assert(kLanes == 16, "a step is the 64 bytes of one AVX-512 register");
+  const __m512i idx = WideIndices<kBits, 4>(p);
+  constexpr size_t kPlane = size_t{1} << kBits;
+  using V8 = hn::Vec<D8>;
+  AssemblePlanes(V8{WidePlane<kBits>(idx, planes)}, V8{WidePlane<kBits>(idx, planes + kPlane)},
+                 V8{WidePlane<kBits>(idx, planes + 2 * kPlane)},
+                 V8{WidePlane<kBits>(idx, planes + 3 * kPlane)}, w);
+}
+
+// The same from the two byte planes of binary16 entries (half_planes): half the look-ups and one
+// round of unpacks, then the exact widening. For 8-bit tables only: it halves lut8's `vpermt2b`
+// (cold on Zen 5: 1847 against 3040 µs), but lut6's two-plane `vpermb` and unpacks it saves cost
+// less than the widening (1606 against 1476 µs).
+template <int kBits>
+HWY_INLINE void LookupWideF16(const uint8_t* p, const uint8_t* planes, VecSpan<DF> w) {
+  static_assert(kLanes == 16, "a step is the 64 bytes of one AVX-512 register");
+  const D8 d8;
+  const hn::Repartition<uint16_t, D8> d16;
+  const hn::Half<decltype(d16)> dh;
+  const __m512i idx = WideIndices<kBits, 2>(p);
+  const hn::Vec<D8> low{WidePlane<kBits>(idx, planes)};
+  const hn::Vec<D8> high{WidePlane<kBits>(idx, planes + (size_t{1} << kBits))};
+  const auto a = hn::BitCast(d16, hn::InterleaveLower(d8, low, high));  // columns 0-31
+  const auto b = hn::BitCast(d16, hn::InterleaveUpper(d8, low, high));  // columns 32-63
+  w[0] = WidenF16(hn::LowerHalf(dh, a));
+  w[1] = WidenF16(hn::UpperHalf(dh, a));
+  w[2] = WidenF16(hn::LowerHalf(dh, b));
+  w[3] = WidenF16(hn::UpperHalf(dh, b));
+}
+#endif
+
 // Weights of a palettized matrix as fp32 values: table lookup, then the optional in-register
 // scale W = RN_T(value * s). kExact: the decompression form (products unrounded, NaN rule; the
 // GEMV skips the rule, since it canonicalises NaN outputs anyway).
 template <int kBits, LutLayout kLayout, bool kExact = false>
 struct LutMatrixDecoder {
-  // Chunks per DecodeStep: a byte-plane step for 4-bit fast layouts, else one chunk.
-  static constexpr size_t kStepChunks =
-      kBits == 4 && kPlanes4 && kLayout != LutLayout::kGeneral ? kPlaneStepChunks : 1;
+  // Chunks per DecodeStep: a byte-plane step for fast layouts with byte planes, else one chunk.
+  static constexpr size_t kStepChunks = kLayout != LutLayout::kGeneral ? PlaneStepChunks(kBits) : 1;
   static constexpr bool kMultiRow = kLayout != LutLayout::kGeneral;
   // Decoding, not fma latency, bounds 8-lane targets: two rows keep the decode in registers.
   static constexpr size_t kBlockRows = kVecs == 2 ? 2 : kLatencyBlockRows;
@@ -162,6 +274,8 @@ struct LutMatrixDecoder {
   const uint8_t* half_planes;
   const LutRowInfo* row_info;
   const size_t* chunk_table_offset;
+  // Binary16 weights (half_planes built): AVX3_DL's 8-bit steps look up two planes, not four.
+  bool half_weights;
 
   explicit LutMatrixDecoder(const LutMatrixPlan& p)
       : plan(p),
@@ -169,7 +283,8 @@ struct LutMatrixDecoder {
         indices(p.indices),
         half_planes(p.half_planes.data()),
         row_info(p.row_info.data()),
-        chunk_table_offset(p.chunk_table_offset.data()) {}
+        chunk_table_offset(p.chunk_table_offset.data()),
+        half_weights(!p.half_planes.empty()) {}
 
   // Rows whose full chunks start on a byte and may read 16 bytes: all but the last few rows,
   // when a row's bits are a whole number of bytes.
@@ -198,7 +313,18 @@ struct LutMatrixDecoder {
     if constexpr (kStepChunks > 1 && !kSafe) {
       const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
       const size_t table = plan.row_info[r].table_offset + plan.chunk_table_offset[c];
-      Lookup4Planes(plan.indices + (bit >> 3), plan.byte_planes.data() + table * 4, w);
+      const uint8_t* planes = plan.byte_planes.data() + table * 4;
+      if constexpr (kBits == 4) {
+        Lookup4Planes(plan.indices + (bit >> 3), planes, w);
+      } else {
+#if HWY_TARGET == HWY_AVX3_DL
+        if (kBits == 8 && kLayout == LutLayout::kPlain && half_weights) {
+          LookupWideF16<kBits>(plan.indices + (bit >> 3), half_planes + table * 2, w);
+        } else {
+          LookupWide<kBits>(plan.indices + (bit >> 3), planes, w);
+        }
+#endif
+      }
       for (size_t s = 0; s < kStepChunks; ++s) Scale(r, c + s, w + s * kVecs);
     } else {
       for (size_t s = 0; s < kStepChunks; ++s) Decode<kSafe>(r, c + s, w + s * kVecs);

@@ -48,11 +48,12 @@ struct LutMatrixPlan {
   size_t group_cols;                   // columns per LUT column group
   std::vector<uint32_t> value_tables;  // fp32 bits of each entry's value, [Gr][Gc][stride]
   std::vector<uint32_t> raw_tables;    // the entry's bits in weight_dtype, same layout
-  // 4-bit tables as byte planes: per table, byte b of every entry's fp32 value in bytes
-  // [16 b, 16 b + 16), for byte-shuffle lookups. Empty for other widths.
+  // 4-, 6- and 8-bit tables as byte planes: per table of stride entries, byte b of every entry's
+  // fp32 value in bytes [stride b, stride (b + 1)), for byte-permute look-ups. Empty for n < 4.
   std::vector<uint8_t> byte_planes;
-  // Unscaled 4- and 6-bit fp16 weights: per table, per 16 entries, the low then the high byte of
-  // every entry's binary16 bits (32 bytes), for look-ups that produce the weights' fp16 bits.
+  // Unscaled 4-, 6- and 8-bit fp16 weights: per table, the low bytes of every entry's binary16
+  // bits (stride bytes), then the high bytes, for look-ups that produce the weights' fp16 bits
+  // (the staged GEMV's 4 and 6 bits; AVX3_DL's 8 bits).
   // Empty otherwise.
   std::vector<uint8_t> half_planes;
   // Column groups that start on chunk boundaries pick one table per 16-column chunk; any other

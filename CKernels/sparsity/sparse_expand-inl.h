@@ -98,11 +98,16 @@ template <bool kSafe>
 WK_DECODE_INLINE void ExpandChunkF16(const uint8_t* values, size_t value_bytes, uint64_t& nz,
                                uint32_t bits, VecSpan<DF> w) {
 #if HWY_TARGET == HWY_AVX3_DL
+  // The chunk's values by a masked load (no over-read), then a register-form expand: the
+  // memory-operand vpexpandw ran at half the portable path's rate on Zen 5 (sparse50 512 x 4096
+  // hot: 404 against 189 us).
   (void)value_bytes;
-  const hn::Vec<DU16> e{_mm256_maskz_expandloadu_epi16(static_cast<__mmask16>(bits),
-                                                       values + 2 * nz)};
+  const uint32_t count = hwy::PopCount(bits);
+  const __m256i packed =
+      _mm256_maskz_loadu_epi16(static_cast<__mmask16>((1u << count) - 1), values + 2 * nz);
+  const hn::Vec<DU16> e{_mm256_maskz_expand_epi16(static_cast<__mmask16>(bits), packed)};
   w[0] = WidenF16(e);
-  nz += hwy::PopCount(bits);
+  nz += count;
 #else
   HWY_ALIGN uint8_t scratch[2][16];
   const uint32_t m0 = bits & 0xFFu;
@@ -119,9 +124,13 @@ template <bool kSafe>
 WK_DECODE_INLINE void ExpandChunkF32(const uint8_t* values, size_t value_bytes, uint64_t& nz,
                                uint32_t bits, VecSpan<DF> w) {
 #if HWY_TARGET <= HWY_AVX3
+  // As ExpandChunkF16: a masked load, then the register-form expand.
   (void)value_bytes;
-  w[0] = VF{_mm512_maskz_expandloadu_ps(static_cast<__mmask16>(bits), values + 4 * nz)};
-  nz += hwy::PopCount(bits);
+  const uint32_t count = hwy::PopCount(bits);
+  const __m512 packed =
+      _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), values + 4 * nz);
+  w[0] = VF{_mm512_maskz_expand_ps(static_cast<__mmask16>(bits), packed)};
+  nz += count;
 #else
   HWY_ALIGN uint8_t scratch[4][16];
   VecArray<DF32x4, 4> g;

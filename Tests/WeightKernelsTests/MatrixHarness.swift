@@ -50,6 +50,35 @@ enum MatrixHarness {
 
   // MARK: - One target
 
+  /// `count` seeded cases on one target (cancelled where this CPU cannot run it): `make` builds
+  /// each case from its generator, `check` runs every check of it with the seed as its label.
+  static func checkRandomCases<Case>(
+    count: Int, target: SIMDTarget, make: (inout SplitMix64) throws -> Case,
+    check: (Case, inout SplitMix64, SIMDTarget, String) throws -> Void,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) async throws {
+    try requireSupported(target)
+    await Property.check(count: count, sourceLocation: sourceLocation) { seed in
+      var r = SplitMix64(seed: seed)
+      let c = try make(&r)
+      try check(c, &r, target, "seed \(hex(seed))")
+    }
+  }
+
+  /// Every check of one case on one target that the format suites share: the properties,
+  /// decompression bit for bit against `expected`, then checkProducts with `x`.
+  static func checkCase<M: WeightMatrix>(
+    _ matrix: M, expected: Tensor, format: MatrixFormat, compressedBytes: Int, x: Tensor, target: SIMDTarget,
+    context: String, sourceLocation: SourceLocation = #_sourceLocation
+  ) throws {
+    checkProperties(matrix, expected: expected, format: format, compressedBytes: compressedBytes, context: context,
+                    sourceLocation: sourceLocation)
+    let decompressed = try matrix.decompress(target: target)
+    expectBits(decompressed, expected, "\(context): decompress", sourceLocation: sourceLocation)
+    try checkProducts(matrix, expected: expected, decompressed: decompressed, x: x, target: target, context: context,
+                      sourceLocation: sourceLocation)
+  }
+
   /// The properties every format reports, against the case that built the matrix.
   static func checkProperties<M: WeightMatrix>(
     _ matrix: M, expected: Tensor, format: MatrixFormat, compressedBytes: Int, context: String,

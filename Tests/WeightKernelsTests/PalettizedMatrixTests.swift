@@ -197,27 +197,18 @@ struct PalettizedMatrixTests {
       return
     }
     #expect(matrix.bits == c.bits, "\(context): bits \(matrix.bits)")
-    MatrixHarness.checkProperties(matrix, expected: expectedDense, format: .palettized, compressedBytes: c.compressedBytes, context: context)
-
-    let decompressed = try matrix.decompress(target: target)
-    expectBits(decompressed, expectedDense, "\(context): decompress")
-
     let batch = r.chance(0.9) ? r.int(1...3) : r.pick([5, 8])
     let xType = r.pick([DType.fp16, .fp32])
     let xShape = batch == 1 && r.chance(0.5) ? [c.cols] : [batch, c.cols]
     let xMix = ValueMix(special: r.chance(0.3) ? 0.02 : 0, wide: 0.01)
     let x = try r.floatTensor(xType, shape: xShape, xMix)
-    try MatrixHarness.checkProducts(matrix, expected: expectedDense, decompressed: decompressed, x: x, target: target, context: context)
+    try MatrixHarness.checkCase(matrix, expected: expectedDense, format: .palettized, compressedBytes: c.compressedBytes,
+                                x: x, target: target, context: context)
   }
 
   @Test("random chains, shapes, groupings, dtypes", .shrinking(false), arguments: SIMDTarget.compiled)
   func randomChains(target: SIMDTarget) async throws {
-    try requireSupported(target)
-    await Property.check(count: 250) { seed in
-      var r = SplitMix64(seed: seed)
-      let c = try MatrixCase.make(&r)
-      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
-    }
+    try await MatrixHarness.checkRandomCases(count: 250, target: target, make: { try MatrixCase.make(&$0) }, check: Self.check)
   }
 
   /// Every chain gets its own cases (the random mix above may under-sample one).
@@ -238,13 +229,10 @@ struct PalettizedMatrixTests {
   /// limit at the end of the index buffer, wide column groups.
   @Test("large shapes (cols up to 700)", .shrinking(false), arguments: SIMDTarget.compiled)
   func largeShapes(target: SIMDTarget) async throws {
-    try requireSupported(target)
-    await Property.check(count: 10) { seed in
-      var r = SplitMix64(seed: seed)
+    try await MatrixHarness.checkRandomCases(count: 10, target: target, make: { r in
       let cols = r.pick([127, 128, 129, 255, 256, 257, 400, 512, 700])
-      let c = try MatrixCase.make(&r, maxWeights: 12000, rows: r.int(1...40), cols: cols)
-      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
-    }
+      return try MatrixCase.make(&r, maxWeights: 12000, rows: r.int(1...40), cols: cols)
+    }, check: Self.check)
   }
 
   /// The staged GEMV (unscaled 4-bit fp16 tables: 64 columns of 4 rows decoded into an L1

@@ -206,25 +206,16 @@ struct QuantizedMatrixTests {
     #expect(matrix.weightType == c.scale.dtype, "\(context): weightType \(matrix.weightType)")
     let eligible = c.data.dtype == .int8 && c.offset == nil && c.scale.shape[1] == 1 && (c.scale.shape[0] == 1 || c.scale.shape[0] == c.rows)
     #expect(matrix.supportsW8A8 == eligible, "\(context): supportsW8A8 \(matrix.supportsW8A8)")
-    MatrixHarness.checkProperties(matrix, expected: expectedDense, format: .quantized, compressedBytes: c.compressedBytes, context: context)
-
-    let decompressed = try matrix.decompress(target: target)
-    expectBits(decompressed, expectedDense, "\(context): decompress")
-
     let batch = r.int(1...3)
     let xShape = batch == 1 && r.chance(0.5) ? [c.cols] : [batch, c.cols]
     let x = try r.floatTensor(r.pick([.fp16, .fp32]), shape: xShape, ValueMix(special: r.chance(0.3) ? 0.02 : 0, wide: 0.01))
-    try MatrixHarness.checkProducts(matrix, expected: expectedDense, decompressed: decompressed, x: x, target: target, context: context)
+    try MatrixHarness.checkCase(matrix, expected: expectedDense, format: .quantized, compressedBytes: c.compressedBytes,
+                                x: x, target: target, context: context)
   }
 
   @Test("random data types, scale grids, offsets, shapes", .shrinking(false), arguments: SIMDTarget.compiled)
   func randomMatrices(target: SIMDTarget) async throws {
-    try requireSupported(target)
-    await Property.check(count: 150) { seed in
-      var r = SplitMix64(seed: seed)
-      let c = try QuantMatrixCase.make(&r)
-      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
-    }
+    try await MatrixHarness.checkRandomCases(count: 150, target: target, make: { try QuantMatrixCase.make(&$0) }, check: Self.check)
   }
 
   /// Every grid kind with every data type and offset kind (the random mix may under-sample

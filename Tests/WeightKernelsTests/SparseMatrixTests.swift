@@ -197,37 +197,25 @@ struct SparseMatrixTests {
     #expect(matrix.nonzeroCount == c.nonzeros, "\(context): nonzeroCount \(matrix.nonzeroCount)")
     #expect(matrix.bits == c.lut.map { _ in c.values.dtype.bits }, "\(context): bits \(String(describing: matrix.bits))")
     #expect(matrix.valueType == c.values.dtype, "\(context): valueType \(matrix.valueType)")
-    MatrixHarness.checkProperties(matrix, expected: expectedDense, format: .sparse, compressedBytes: c.compressedBytes, context: context)
-
-    let decompressed = try matrix.decompress(target: target)
-    expectBits(decompressed, expectedDense, "\(context): decompress")
-
     let batch = r.int(1...3)
     let x = try activations(&r, cols: c.cols, batch: batch, rank1: batch == 1 && r.chance(0.5))
-    try MatrixHarness.checkProducts(matrix, expected: expectedDense, decompressed: decompressed, x: x, target: target, context: context)
+    try MatrixHarness.checkCase(matrix, expected: expectedDense, format: .sparse, compressedBytes: c.compressedBytes,
+                                x: x, target: target, context: context)
   }
 
   @Test("random shapes, densities, stored, LUT and quantized values", .shrinking(false), arguments: SIMDTarget.compiled)
   func randomMatrices(target: SIMDTarget) async throws {
-    try requireSupported(target)
-    await Property.check(count: 120) { seed in
-      var r = SplitMix64(seed: seed)
-      let c = try SparseMatrixCase.make(&r)
-      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
-    }
+    try await MatrixHarness.checkRandomCases(count: 120, target: target, make: { try SparseMatrixCase.make(&$0) }, check: Self.check)
   }
 
   /// Long rows (many 16-column chunks): the expand's steady state and the bounds-checked rows
   /// at the end of the mask and value buffers.
   @Test("long rows (cols 127…700)", .shrinking(false), arguments: SIMDTarget.compiled)
   func longRows(target: SIMDTarget) async throws {
-    try requireSupported(target)
-    await Property.check(count: 10) { seed in
-      var r = SplitMix64(seed: seed)
+    try await MatrixHarness.checkRandomCases(count: 10, target: target, make: { r in
       let cols = r.pick([127, 128, 129, 255, 256, 257, 400, 512, 700])
-      let c = try SparseMatrixCase.make(&r, rows: r.int(1...24), cols: cols)
-      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
-    }
+      return try SparseMatrixCase.make(&r, rows: r.int(1...24), cols: cols)
+    }, check: Self.check)
   }
 
   /// Every column count 1…35 and a few multi-chunk ones, with fp16, fp32 and LUT values at
