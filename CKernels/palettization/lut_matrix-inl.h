@@ -24,8 +24,9 @@ namespace HWY_NAMESPACE {
 
 // How a decoder finds tables and scales. The fast layouts cover per-tensor / row-grouped /
 // chunk-aligned column-grouped LUTs without and with an fp16 per-column scale (Core ML's
-// per-channel-scale palettization); kGeneral decides everything at run time.
-enum class LutLayout { kPlain, kColumnScaleF16, kGeneral };
+// per-channel-scale palettization); kGeneral decides everything at run time. kPlainHalf is kPlain
+// looked up through the binary16 planes (half_planes), where a decoder has such a look-up.
+enum class LutLayout { kPlain, kPlainHalf, kColumnScaleF16, kGeneral };
 
 // 4-bit tables through byte planes (below) on targets of at most 8 fp32 lanes; AVX-512 permutes
 // 16 entries in one instruction instead.
@@ -38,8 +39,12 @@ constexpr bool kWideLookups = HWY_TARGET == HWY_AVX3_DL;
 
 // Chunks a byte-plane step of n-bit indices covers (1: no byte planes).
 constexpr size_t PlaneStepChunks(uint32_t nbits) {
-  return nbits == 4 && kPlanes4 ? kPlaneStepChunks : (nbits >= 6 && kWideLookups ? kPlaneStepChunks : 1);
+  return (nbits == 4 && kPlanes4) || (nbits >= 6 && kWideLookups) ? kPlaneStepChunks : 1;
 }
+
+// AVX3_DL's 8-bit steps look fp16 tables up in their two binary16 planes, not the four fp32 ones
+// (LookupWideF16).
+constexpr bool HalfWideLookups(uint32_t nbits) { return nbits == 8 && kWideLookups; }
 
 inline LutLayout LayoutOf(const LutMatrixPlan& plan) {
   if (!plan.chunk_aligned_groups) return LutLayout::kGeneral;
@@ -49,7 +54,9 @@ inline LutLayout LayoutOf(const LutMatrixPlan& plan) {
       plan.group_cols != plan.cols) {
     return LutLayout::kGeneral;
   }
-  if (plan.scale_mode == LutScaleMode::kNone) return LutLayout::kPlain;
+  if (plan.scale_mode == LutScaleMode::kNone) {
+    return HalfWideLookups(plan.nbits) && !plan.half_planes.empty() ? LutLayout::kPlainHalf : LutLayout::kPlain;
+  }
   if (plan.scale_mode == LutScaleMode::kPerColumn && plan.round_f16) return LutLayout::kColumnScaleF16;
   return LutLayout::kGeneral;
 }
@@ -274,8 +281,6 @@ struct LutMatrixDecoder {
   const uint8_t* half_planes;
   const LutRowInfo* row_info;
   const size_t* chunk_table_offset;
-  // Binary16 weights (half_planes built): AVX3_DL's 8-bit steps look up two planes, not four.
-  bool half_weights;
 
   explicit LutMatrixDecoder(const LutMatrixPlan& p)
       : plan(p),
@@ -283,8 +288,7 @@ struct LutMatrixDecoder {
         indices(p.indices),
         half_planes(p.half_planes.data()),
         row_info(p.row_info.data()),
-        chunk_table_offset(p.chunk_table_offset.data()),
-        half_weights(!p.half_planes.empty()) {}
+        chunk_table_offset(p.chunk_table_offset.data()) {}
 
   // Rows whose full chunks start on a byte and may read 16 bytes: all but the last few rows,
   // when a row's bits are a whole number of bytes.
@@ -318,11 +322,13 @@ struct LutMatrixDecoder {
         Lookup4Planes(plan.indices + (bit >> 3), planes, w);
       } else {
 #if HWY_TARGET == HWY_AVX3_DL
-        if (kBits == 8 && kLayout == LutLayout::kPlain && half_weights) {
+        if constexpr (kLayout == LutLayout::kPlainHalf) {
           LookupWideF16<kBits>(plan.indices + (bit >> 3), half_planes + table * 2, w);
         } else {
           LookupWide<kBits>(plan.indices + (bit >> 3), planes, w);
         }
+#else
+        static_assert(kBits == 4, "wider indices take byte-plane steps only with VBMI");
 #endif
       }
       for (size_t s = 0; s < kStepChunks; ++s) Scale(r, c + s, w + s * kVecs);
@@ -414,7 +420,7 @@ struct LutMatrixDecoder {
   }
 
   HWY_INLINE void Scale(size_t r, size_t c, VecSpan<DF> w) const {
-    if constexpr (kLayout == LutLayout::kPlain) {
+    if constexpr (kLayout == LutLayout::kPlain || kLayout == LutLayout::kPlainHalf) {
       return;
     } else {
       if (kLayout == LutLayout::kGeneral && plan.scale_mode == LutScaleMode::kNone) return;
@@ -436,6 +442,9 @@ struct LutMatrixDecoder {
 template <int kBits, class Body>
 HWY_INLINE void WithLutDecoder(const LutMatrixPlan& plan, const Body& body) {
   switch (LayoutOf(plan)) {
+    case LutLayout::kPlainHalf:
+      if constexpr (HalfWideLookups(kBits)) return body(LutMatrixDecoder<kBits, LutLayout::kPlainHalf>(plan));
+      [[fallthrough]];  // never chosen: LayoutOf picks it only where HalfWideLookups
     case LutLayout::kPlain: return body(LutMatrixDecoder<kBits, LutLayout::kPlain>(plan));
     case LutLayout::kColumnScaleF16:
       return body(LutMatrixDecoder<kBits, LutLayout::kColumnScaleF16>(plan));
