@@ -318,7 +318,7 @@ struct LutMatrixDecoder {
   WK_DECODE_INLINE void DecodeStep(size_t r, size_t c, VecSpan<DF> w) const {
     if constexpr (kStepChunks > 1 && !kSafe) {
       const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
-      const size_t table = plan.row_info[r].table_offset + plan.chunk_table_offset[c];
+      const size_t table = Table(r, c);
       const uint8_t* planes = plan.byte_planes.data() + table * 4;
       if constexpr (kBits == 4) {
         Lookup4Planes(plan.indices + (bit >> 3), planes, w);
@@ -369,22 +369,18 @@ struct LutMatrixDecoder {
     if constexpr (kBits == 4 && kPlanes4 && kPlaneStepChunks == 1 && kLayout != LutLayout::kGeneral) {
       // One chunk is one byte-plane step.
       HWY_ALIGN uint8_t aligned[16];
-      const uint8_t* p = plan.indices + (bit >> 3);
-      if constexpr (kSafe) {
-        SafeChunkBytes<kBits>(plan.indices, plan.index_bytes, bit, aligned);
-        p = aligned;
-      }
-      const size_t table = plan.row_info[r].table_offset + plan.chunk_table_offset[c];
-      Lookup4Planes(p, plan.byte_planes.data() + table * 4, w);
+      Lookup4Planes(ChunkBytes<kSafe>(bit, aligned), plan.byte_planes.data() + Table(r, c) * 4, w);
+    } else if constexpr (kBits == 1 && kVecs == 1 && kLayout != LutLayout::kGeneral) {
+      // A chunk's 16 one-bit indices are a lane mask: one blend of the table's two entries instead
+      // of a byte shuffle, a shift and a permute.
+      HWY_ALIGN uint8_t aligned[16];
+      const DF df;
+      const uint32_t* table = plan.value_tables.data() + Table(r, c);
+      w[0] = hn::IfThenElse(hn::LoadMaskBits(df, ChunkBytes<kSafe>(bit, aligned)),
+                            hn::BitCast(df, hn::Set(DU(), table[1])), hn::BitCast(df, hn::Set(DU(), table[0])));
     } else if constexpr (kBits >= 6 && kLayout != LutLayout::kGeneral) {
       HWY_ALIGN uint8_t aligned[16];
-      const uint8_t* p = plan.indices + (bit >> 3);
-      if constexpr (kSafe) {
-        SafeChunkBytes<kBits>(plan.indices, plan.index_bytes, bit, aligned);
-        p = aligned;
-      }
-      const size_t table = plan.row_info[r].table_offset + plan.chunk_table_offset[c];
-      LookupScalar<kBits>(p, plan.value_tables.data() + table, w);
+      LookupScalar<kBits>(ChunkBytes<kSafe>(bit, aligned), plan.value_tables.data() + Table(r, c), w);
     } else {
       VecArray<DU, kVecs> idx;
       if constexpr (kSafe) {
@@ -400,6 +396,23 @@ struct LutMatrixDecoder {
   WK_DECODE_INLINE void DecodeTail(size_t r, size_t c, VecSpan<DF> w) const { Decode<true>(r, c, w); }
 
  private:
+  // The table of chunk c of row r, for layouts whose chunks each use one.
+  HWY_INLINE size_t Table(size_t r, size_t c) const {
+    return plan.row_info[r].table_offset + plan.chunk_table_offset[c];
+  }
+
+  // The chunk at `bit` from 16 bytes readable at the returned pointer: in place, or (kSafe) copied
+  // to `aligned` without reading outside the indices.
+  template <bool kSafe>
+  HWY_INLINE const uint8_t* ChunkBytes(uint64_t bit, uint8_t* aligned) const {
+    if constexpr (kSafe) {
+      SafeChunkBytes<kBits>(plan.indices, plan.index_bytes, bit, aligned);
+      return aligned;
+    } else {
+      return plan.indices + (bit >> 3);
+    }
+  }
+
   HWY_INLINE void Lookups(size_t r, size_t c, VecSpan<DU> idx, VecSpan<DF> w) const {
     const DF df;
     const size_t row_offset = plan.row_info[r].table_offset;
