@@ -217,6 +217,9 @@ void Decompress(const LutSpec& spec, uint64_t target, uint8_t* out) {
   const std::vector<uint32_t> tables = RawTables(spec, group_count);
   const size_t stride = LutTableStride(spec.nbits);
   const size_t v_count = static_cast<size_t>(spec.vector_size);
+  // Once per call, for the gathers' byte-plane look-ups (4 bits and more, 2- and 4-byte entries).
+  const size_t plane_width = spec.nbits >= 4 && spec.elem_bytes >= 2 ? spec.elem_bytes : 0;
+  const PlaneBytes planes = BytePlanes(tables.data(), group_count * v_count, stride, stride, plane_width);
   const uint64_t inner = static_cast<uint64_t>(spec.index_dims[k - 1]);
   const uint64_t inner_groups = static_cast<uint64_t>(spec.groups[k - 1]);
   const uint64_t run = inner / inner_groups;
@@ -267,6 +270,7 @@ void Decompress(const LutSpec& spec, uint64_t target, uint8_t* out) {
         r.bit0 = first * spec.nbits;
         r.count = static_cast<size_t>(run);
         r.table = tables.data() + (group * v_count + v) * stride;
+        r.planes = plane_width != 0 ? planes.data() + (group * v_count + v) * stride * plane_width : nullptr;
         r.nbits = spec.nbits;
         r.elem_bytes = spec.elem_bytes;
         r.out = out + (out_row * out_row_elems + gi * run) * spec.elem_bytes;
@@ -507,22 +511,11 @@ wk_status BuildPlan(const wk_lut_matrix_desc* desc, wk_context* ctx, LutMatrixPl
       plan->raw_tables[g * stride + e] = raw;
     }
   }
-  // Tables as byte planes of `width`-byte entries: byte b of entry e of table g at
-  // planes[(g * width + b) * stride + e].
-  const auto planes_of = [&](const std::vector<uint32_t>& tables, size_t width,
-                             std::vector<uint8_t>* planes) {
-    planes->resize(group_count * stride * width);
-    for (size_t g = 0; g < group_count; ++g) {
-      for (size_t e = 0; e < stride; ++e) {
-        for (size_t b = 0; b < width; ++b) {
-          (*planes)[(g * width + b) * stride + e] = static_cast<uint8_t>(tables[g * stride + e] >> (8 * b));
-        }
-      }
-    }
-  };
   if (spec.nbits >= 4) {
-    planes_of(plan->value_tables, 4, &plan->byte_planes);
-    if (!has_dense_scale && plan->weight_dtype == WK_DTYPE_FP16) planes_of(plan->raw_tables, 2, &plan->half_planes);
+    plan->byte_planes = BytePlanes(plan->value_tables.data(), group_count, stride, stride, 4);
+    if (!has_dense_scale && plan->weight_dtype == WK_DTYPE_FP16) {
+      plan->half_planes = BytePlanes(plan->raw_tables.data(), group_count, stride, stride, 2);
+    }
   }
   const size_t chunks = (plan->cols + 15) / 16;
   plan->chunk_aligned_groups = lut.gc == 1 || plan->group_cols % 16 == 0;

@@ -25,7 +25,7 @@ using D8 = hn::Repartition<uint8_t, DU>;
 
 // Where the n-bit field of column N j + i of a chunk lies: TableLookupBytesOr0 gathers the two
 // bytes it touches into u32 lane i (pattern), then a per-lane right shift aligns it (shift).
-// Bits above the field are left in place; Lookup ignores or masks them.
+// Bits above the field are unspecified; Lookup ignores or masks them.
 template <int kBits>
 struct IndexLayout {
   uint8_t pattern[kVecs][4 * kLanes];
@@ -51,9 +51,38 @@ struct IndexLayout {
 template <int kBits>
 constexpr IndexLayout<kBits> kIndexLayout = IndexLayout<kBits>::Make();
 
+#if HWY_TARGET == HWY_AVX3_DL
+// VBMI, n <= 4: a chunk's 2n bytes fit a qword. Broadcast to every qword, one vpmultishiftqb
+// moves field i to the low byte of lane i (control byte 4 i: bit offset n i), instead of a byte
+// shuffle and a variable shift.
+template <int kBits>
+struct FieldShifts {
+  uint8_t control[64];
+
+  static constexpr FieldShifts Make() {
+    FieldShifts t{};
+    for (size_t i = 0; i < 16; ++i) t.control[4 * i] = static_cast<uint8_t>(kBits * i);
+    return t;
+  }
+};
+
+template <int kBits>
+constexpr FieldShifts<kBits> kFieldShifts = FieldShifts<kBits>::Make();
+#endif
+
 // Index fields of one chunk from 16 readable bytes at p (the chunk uses the first 2n).
 template <int kBits>
 WK_DECODE_INLINE void DecodeIndices(const uint8_t* p, VecSpan<DU> idx) {
+#if HWY_TARGET == HWY_AVX3_DL
+  if constexpr (kBits <= 4) {
+    static_assert(kLanes == 16, "a chunk is one vector");
+    uint64_t chunk;
+    std::memcpy(&chunk, p, 8);
+    idx[0] = VU{_mm512_multishift_epi64_epi8(_mm512_loadu_si512(kFieldShifts<kBits>.control),
+                                             _mm512_set1_epi64(static_cast<long long>(chunk)))};
+    return;
+  }
+#endif
   const DU du;
   const D8 d8;
   const hn::Vec<D8> bytes = hn::LoadDup128(d8, p);

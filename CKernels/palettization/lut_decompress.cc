@@ -38,18 +38,13 @@ HWY_INLINE void StoreEntries(VecSpan<DU> v, uint32_t elem_bytes, uint8_t* out) {
   }
 }
 
-// Leading 4-bit entries of 2 or 4 bytes through byte planes of the run's table (the entries'
-// own bits: no conversion, so NaN payloads are copied), a byte-plane step at a time while the
-// step's indices start on a byte with 16 bytes readable. Returns the entries written.
+// Leading 4-bit entries of 2 or 4 bytes through the run's byte planes (the entries' own bits: no
+// conversion, so NaN payloads are copied), a byte-plane step at a time while the step's indices
+// start on a byte with 16 bytes readable. Returns the entries written.
 HWY_INLINE size_t GatherPlanes4(const LutRun& run) {
   constexpr size_t kStep = kChunk * kPlaneStepChunks;
   const size_t elem = run.elem_bytes;
-  HWY_ALIGN uint8_t planes[64];
-  for (size_t e = 0; e < 16; ++e) {
-    for (size_t b = 0; b < elem; ++b) {
-      planes[16 * b + e] = static_cast<uint8_t>(run.table[e] >> (8 * b));
-    }
-  }
+  const uint8_t* planes = run.planes;
   size_t i = 0;
   for (; i + kStep <= run.count; i += kStep) {
     const uint64_t bit = run.bit0 + uint64_t{i} * 4;
@@ -69,18 +64,15 @@ HWY_INLINE size_t GatherPlanes4(const LutRun& run) {
 }
 
 #if HWY_TARGET == HWY_AVX3_DL
-// Leading 6- or 8-bit entries of 2 or 4 bytes through byte planes of the run's table (built
-// here; the entries' own bits), 64 at a time while the step's indices start on a byte: the GEMV's
-// VBMI look-ups (lut_matrix-inl.h). Returns the entries written.
+// Leading 6- or 8-bit entries of 2 or 4 bytes through the run's byte planes, 64 at a time while
+// the step's indices start on a byte: the GEMV's VBMI look-ups (lut_matrix-inl.h). Returns the
+// entries written.
 template <int kBits>
 HWY_INLINE size_t GatherWide(const LutRun& run) {
   constexpr size_t kStep = 64;
   constexpr size_t kEntries = size_t{1} << kBits;
   const size_t elem = run.elem_bytes;
-  HWY_ALIGN uint8_t planes[4 * kEntries];
-  for (size_t b = 0; b < elem; ++b) {
-    for (size_t e = 0; e < kEntries; ++e) planes[b * kEntries + e] = static_cast<uint8_t>(run.table[e] >> (8 * b));
-  }
+  const uint8_t* planes = run.planes;
   size_t i = 0;
   for (; i + kStep <= run.count; i += kStep) {
     const uint64_t bit = run.bit0 + uint64_t{i} * kBits;
@@ -106,11 +98,11 @@ template <int kBits>
 void LutGatherBits(const LutRun& run) {
   size_t first = 0;
   if constexpr (kBits == 4 && kPlanes4) {
-    if (run.elem_bytes >= 2) first = GatherPlanes4(run) / kChunk;
+    if (run.planes != nullptr) first = GatherPlanes4(run) / kChunk;
   }
 #if HWY_TARGET == HWY_AVX3_DL
   if constexpr (kBits >= 6) {
-    if (run.elem_bytes >= 2) first = GatherWide<kBits>(run) / kChunk;
+    if (run.planes != nullptr) first = GatherWide<kBits>(run) / kChunk;
   }
 #endif
   const size_t chunks = (run.count + kChunk - 1) / kChunk;
@@ -166,16 +158,19 @@ void LutMatrixDecompressBits(const LutMatrixPlan& plan, uint8_t* out, size_t r0,
   const size_t elem = plan.weight_dtype == WK_DTYPE_FP16 ? 2 : 4;
   switch (plan.scale_mode) {
     case LutScaleMode::kNone: {
-      // Unscaled weights are LUT entries copied bit for bit: one run per row and column group.
+      // Unscaled weights are LUT entries copied bit for bit: one run per row and column group,
+      // with the plan's planes of those bits (fp32 values are their entries' bits).
+      const PlaneBytes& planes = elem == 2 ? plan.half_planes : plan.byte_planes;
       for (size_t r = r0; r < r1; ++r) {
         for (size_t c0 = 0; c0 < plan.cols; c0 += plan.group_cols) {
+          const size_t table = plan.row_info[r].table_offset + (c0 / plan.group_cols) * plan.table_stride;
           LutRun run;
           run.indices = plan.indices;
           run.index_bytes = plan.index_bytes;
           run.bit0 = (uint64_t{r} * plan.cols + c0) * kBits;
           run.count = plan.group_cols;
-          run.table = plan.raw_tables.data() + plan.row_info[r].table_offset +
-                      (c0 / plan.group_cols) * plan.table_stride;
+          run.table = plan.raw_tables.data() + table;
+          run.planes = planes.empty() ? nullptr : planes.data() + table * elem;
           run.nbits = kBits;
           run.elem_bytes = static_cast<uint32_t>(elem);
           run.out = out + (r * plan.cols + c0) * elem;

@@ -9,6 +9,7 @@
 #include "common/targets.h"
 #include "common/tensor.h"
 #include "gemv/gemv_operands.h"
+#include "palettization/lut_plan.h"
 #include "palettization/lut_spec.h"
 #include "quantization/bss_spec.h"
 #include "quantization/quant_scale_grid.h"
@@ -365,16 +366,8 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
         plan->column_table_offset[c] = static_cast<uint32_t>(c / group_cols * plan->entries);
       }
     } else if (plan->entries <= 16) {
-      const size_t planes = spec.elem_bytes;
-      plan->byte_planes.assign(static_cast<size_t>(spec.groups[0]) * planes * 16, 0);
-      for (size_t g = 0; g < static_cast<size_t>(spec.groups[0]); ++g) {
-        for (size_t e = 0; e < plan->entries; ++e) {
-          for (size_t b = 0; b < planes; ++b) {
-            plan->byte_planes[(g * planes + b) * 16 + e] =
-                static_cast<uint8_t>(plan->tables[g * plan->entries + e] >> (8 * b));
-          }
-        }
-      }
+      plan->byte_planes = BytePlanes(plan->tables.data(), static_cast<size_t>(spec.groups[0]), plan->entries, 16,
+                                     spec.elem_bytes);
     }
     plan->compressed_bytes += lut->nbytes;
   } else if (quantized) {

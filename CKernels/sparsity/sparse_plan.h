@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gemv/gemv_operands.h"
+#include "palettization/lut_plan.h"
 #include "quantization/bss_spec.h"
 #include "quantization/quant_scale_grid.h"
 
@@ -83,9 +84,9 @@ struct SparseMatrixPlan {
   // Table offset of each column's group, [16 ceil(cols / 16)] (0 past the last column); empty
   // with one column group.
   std::vector<uint32_t> column_table_offset;
-  // At most 16 entries and one column group: per row group, byte b of every entry's bits in
-  // bytes [16 b, 16 b + 16) of its planes (2 or 4 planes), for byte-shuffle lookups. Else empty.
-  std::vector<uint8_t> byte_planes;
+  // At most 16 entries and one column group: per row group, BytePlanes of 16 bytes of the
+  // entries' bits (2 or 4 planes), for byte-shuffle lookups. Else empty.
+  PlaneBytes byte_planes;
   // kQuant: weight = the dequantized non-zero, with the block of its (row, column).
   QuantScaleGrid quant;
   // Ordinal of each row's first non-zero, [rows + 1]: computed once, never per call.
