@@ -5,9 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <vector>
 
+#include "common/cache_line.h"
 #include "gemv/gemv_operands.h"
 
 namespace wk {
@@ -16,21 +16,8 @@ namespace wk {
 // permutes may ignore the index bits above n.
 inline size_t LutTableStride(uint32_t nbits) { return nbits < 4 ? 16 : size_t{1} << nbits; }
 
-// Storage that starts on a cache line: look-ups load 64-byte planes, and std::vector's blocks
-// start 16 bytes into a line, which splits every such load in two (lut8 on Zen 5, cold medians:
-// GEMV 2.06 against 1.81 ms, decompression 1.84 against 1.51 ms).
-template <class T>
-struct CacheLineAllocator {
-  using value_type = T;
-  CacheLineAllocator() = default;
-  template <class U>
-  CacheLineAllocator(const CacheLineAllocator<U>&) {}
-  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
-  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t{64}); }
-  bool operator==(const CacheLineAllocator&) const { return true; }
-  bool operator!=(const CacheLineAllocator&) const { return false; }
-};
-using PlaneBytes = std::vector<uint8_t, CacheLineAllocator<uint8_t>>;
+// Byte planes are looked up 64 bytes at a time.
+using PlaneBytes = CacheLineVector<uint8_t>;
 
 // `count` tables of `entries` entries as byte planes of `plane` >= entries bytes (zero-padded), for
 // byte-permute look-ups: byte b < width of entry e of table g at [(g width + b) plane + e].
