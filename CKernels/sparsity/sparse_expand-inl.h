@@ -166,10 +166,21 @@ HWY_INLINE hn::Vec<D8x16> ChunkExpandPattern(uint32_t bits) {
 }
 
 // 16 one-byte lanes (lane i holding the chunk's i-th non-zero) scattered to the set bits of
-// the chunk's mask `bits`, zeros elsewhere.
-template <typename T>
+// the chunk's mask `bits`; the other lanes are 0, or with kMarkPruned 0x80 (a byte-shuffle
+// selector of zero).
+template <typename T, bool kMarkPruned = false>
 WK_DECODE_INLINE hn::Vec<hn::Full128<T>> ExpandChunkBytes(hn::Vec<hn::Full128<T>> packed, uint32_t bits) {
-  return hn::TableLookupBytesOr0(packed, hn::BitCast(hn::Full128<T>(), ChunkExpandPattern(bits)));
+#if HWY_TARGET == HWY_AVX3_DL
+  // VBMI2's vpexpandb: one instruction for the pattern's two table loads, popcount and shuffle.
+  const __m128i fill = kMarkPruned ? _mm_set1_epi8(static_cast<char>(0x80)) : _mm_setzero_si128();
+  return hn::Vec<hn::Full128<T>>{_mm_mask_expand_epi8(fill, static_cast<__mmask16>(bits), packed.raw)};
+#else
+  const hn::Full128<T> d;
+  const hn::Vec<D8x16> pattern = ChunkExpandPattern(bits);
+  hn::Vec<D8x16> v = hn::TableLookupBytesOr0(hn::BitCast(D8x16(), packed), pattern);
+  if constexpr (kMarkPruned) v = hn::Or(v, hn::And(pattern, hn::Set(D8x16(), 0x80)));
+  return hn::BitCast(d, v);
+#endif
 }
 
 // The 16 nibbles from nibble `odd` (0 or 1) of p on, as a little-endian word; 9 bytes at p are

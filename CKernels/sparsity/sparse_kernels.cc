@@ -23,26 +23,59 @@ namespace HWY_NAMESPACE {
 
 // 16 LUT indices of `plan` from non-zero `nz` on, one per byte lane (lanes past the last
 // non-zero are unspecified but below 2^n). Without kSafe, 16 bytes from the first one's byte
-// are readable; the fields of a chunk span at most 7 + 16 n <= 128 bits from there.
-template <bool kSafe>
-HWY_INLINE hn::Vec<D8x16> LoadIndexFields(const SparseMatrixPlan& plan, uint64_t nz) {
-  const D8x16 d8;
-  HWY_ALIGN uint8_t scratch[16];
-  const uint64_t bit = nz * plan.nbits;
-  const uint8_t* p = GroupSource<kSafe>(plan.values, plan.value_bytes, bit >> 3, scratch);
-  if (plan.nbits == 8) return hn::LoadU(d8, p);
-  if (plan.nbits == 4) return UnpackNibbles<uint8_t>(NibblesAt(p, nz & 1));
-  // 1, 2, 3 and 6 bits: fields of a 128-bit window spread to bytes.
-  uint64_t word[2];
-  std::memcpy(word, p, 16);
-  const unsigned __int128 window =
-      ((static_cast<unsigned __int128>(word[1]) << 64) | word[0]) >> (bit & 7);
-  const uint32_t n = plan.nbits;
-  const uint8_t field = static_cast<uint8_t>((1u << n) - 1);
-  HWY_ALIGN uint8_t bytes[16];
-  for (uint32_t i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(window >> (n * i)) & field;
-  return hn::Load(d8, bytes);
-}
+// are readable; the fields of a chunk span at most 7 + 16 n <= 128 bits from there (n = 8 has
+// no bit offset).
+class IndexFields {
+ public:
+  explicit IndexFields(uint32_t n) {
+#if HWY_TARGET == HWY_AVX3_DL
+    for (uint32_t i = 0; i < 16; ++i) {
+      pair_[i] = static_cast<uint8_t>(i < 8 ? i : n + i - 8);
+      for (uint32_t offset = 0; offset < 8; ++offset) {
+        control_[offset][i] = static_cast<uint8_t>(offset + n * (i % 8));
+      }
+    }
+#else
+    (void)n;
+#endif
+  }
+
+  template <bool kSafe>
+  HWY_INLINE hn::Vec<D8x16> Load(const SparseMatrixPlan& plan, uint64_t nz) const {
+    const D8x16 d8;
+    HWY_ALIGN uint8_t scratch[16];
+    const uint64_t bit = nz * plan.nbits;
+    const uint8_t* p = GroupSource<kSafe>(plan.values, plan.value_bytes, bit >> 3, scratch);
+    const uint32_t n = plan.nbits;
+    const uint8_t field = static_cast<uint8_t>((1u << n) - 1);
+#if HWY_TARGET == HWY_AVX3_DL
+    // VBMI, every n: qword 0 of the window keeps bytes 0-7 (fields 0-7 end by bit 7 + 8 n <= 64)
+    // and qword 1 gets bytes n to n + 7 (fields 8-15, n bytes further); one vpmultishiftqb moves
+    // field i to lane i. No test of n, no loop over the fields.
+    const hn::Vec<D8x16> window = hn::TableLookupBytes(hn::LoadU(d8, p), hn::Load(d8, pair_));
+    const hn::Vec<D8x16> fields{
+        _mm_multishift_epi64_epi8(hn::Load(d8, control_[bit & 7]).raw, window.raw)};
+    return hn::And(fields, hn::Set(d8, field));
+#else
+    if (n == 8) return hn::LoadU(d8, p);
+    if (n == 4) return UnpackNibbles<uint8_t>(NibblesAt(p, nz & 1));
+    // 1, 2, 3 and 6 bits: fields of a 128-bit window spread to bytes.
+    uint64_t word[2];
+    std::memcpy(word, p, 16);
+    const unsigned __int128 window =
+        ((static_cast<unsigned __int128>(word[1]) << 64) | word[0]) >> (bit & 7);
+    HWY_ALIGN uint8_t bytes[16];
+    for (uint32_t i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(window >> (n * i)) & field;
+    return hn::Load(d8, bytes);
+#endif
+  }
+
+#if HWY_TARGET == HWY_AVX3_DL
+ private:
+  HWY_ALIGN uint8_t pair_[16];            // byte shuffle forming the window
+  HWY_ALIGN uint8_t control_[8][16];      // multishift control per bit offset of field 0
+#endif
+};
 
 // Weights of a sparse matrix row by row: mask bits, then the row's next values scattered to
 // them. The cursor carries the running value ordinal, started from the prepared row offsets.
@@ -59,8 +92,10 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
   static constexpr uint32_t kElemBytes = kF16 ? 2 : 4;
   static constexpr bool kIsLut = kLut;
 
-  using SparseMaskDecoder<SparseMatrixDecoder>::SparseMaskDecoder;
   using SparseMaskDecoder<SparseMatrixDecoder>::plan;
+
+  explicit SparseMatrixDecoder(const SparseMatrixPlan& p)
+      : SparseMaskDecoder<SparseMatrixDecoder>(p), fields_(p.nbits) {}
 
   HWY_INLINE Cursor Begin(size_t r) const {
     const size_t group = kLut ? r / plan.rows_per_group : 0;
@@ -129,15 +164,15 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
  private:
   using Raw = std::conditional_t<kF16, uint16_t, uint32_t>;
 
+  IndexFields fields_;
+
   // The chunk's LUT indices scattered to its mask bits (pruned lanes: index 0, or with kPlanes
   // a selector of bit 7, which every plane looks up as byte 0, so the weight is +0).
   template <bool kSafe>
   HWY_INLINE hn::Vec<D8x16> ChunkIndices(Cursor& cur, uint32_t bits) const {
-    const D8x16 d8;
-    const hn::Vec<D8x16> pattern = ChunkExpandPattern(bits);
-    hn::Vec<D8x16> idx = hn::TableLookupBytesOr0(LoadIndexFields<kSafe>(plan, cur.nz), pattern);
+    const hn::Vec<D8x16> idx =
+        ExpandChunkBytes<uint8_t, kPlanes>(fields_.template Load<kSafe>(plan, cur.nz), bits);
     cur.nz += hwy::PopCount(bits);
-    if constexpr (kPlanes) idx = hn::Or(idx, hn::And(pattern, hn::Set(d8, 0x80)));
     return idx;
   }
 
