@@ -67,7 +67,7 @@ struct LutMatrixPlan {
   size_t cols;
   size_t table_stride;
   size_t group_cols;                   // columns per LUT column group
-  std::vector<uint32_t> value_tables;  // fp32 bits of each entry's value, [Gr][Gc][stride]
+  CacheLineVector<uint32_t> value_tables;  // fp32 bits of each entry's value, [Gr][Gc][stride]
   std::vector<uint32_t> raw_tables;    // the entry's bits in weight_dtype, same layout
   // 4-, 6- and 8-bit tables as BytePlanes of the fp32 values (for unscaled fp32 weights, the
   // entries' own bits). Empty for n < 4.

@@ -143,15 +143,17 @@ WK_DECODE_INLINE void ExpandChunkF32(const uint8_t* values, size_t value_bytes, 
 #endif
 }
 
-// The 16 mask bits of a chunk starting at stream bit `bit`. Without kSafe, 4 bytes from the
-// chunk's first byte are readable.
-template <bool kSafe>
+// The mask bits of kChunks <= 2 chunks starting at stream bit `bit`, 16 per chunk, the first
+// chunk's in the low half. Without kSafe, 8 bytes from the first chunk's byte are readable.
+template <bool kSafe, size_t kChunks = 1>
 HWY_INLINE uint32_t ChunkMaskBits(const uint8_t* mask, size_t mask_bytes, uint64_t bit) {
+  static_assert(kChunks == 1 || kChunks == 2, "at most 32 bits");
   const size_t byte = static_cast<size_t>(bit >> 3);
-  uint32_t word = 0;
-  const size_t n = kSafe ? HWY_MIN(size_t{4}, mask_bytes - byte) : 4;
+  uint64_t word = 0;
+  constexpr size_t kRead = kChunks == 1 ? 4 : 8;  // 16 or 32 bits past a bit offset of up to 7
+  const size_t n = kSafe ? HWY_MIN(kRead, mask_bytes - byte) : kRead;
   std::memcpy(&word, mask + byte, n);
-  return (word >> (bit & 7)) & 0xFFFFu;
+  return static_cast<uint32_t>((word >> (bit & 7)) & ((uint64_t{1} << (16 * kChunks)) - 1));
 }
 
 // Byte selectors that scatter a chunk's packed one-byte values to the set bits of its mask
@@ -212,7 +214,9 @@ WK_DECODE_INLINE void ZeroUnmasked(uint32_t bits, VecSpan<DF> w) {
 // Derived::Expand<kSafe>(cursor, chunk, bits, w), which scatters the chunk's values.
 template <class Derived>
 struct SparseMaskDecoder {
-  static constexpr size_t kStepChunks = 1;
+  // Two chunks per step where a chunk is at most two vectors (more would spill on SSE4): one
+  // mask read and one pair of prefetches per 32 columns.
+  static constexpr size_t kStepChunks = kVecs <= 2 ? 2 : 1;
   static constexpr bool kMultiRow = true;
   // Each row carries two running positions: more rows would spill them.
   static constexpr size_t kBlockRows = 2;
@@ -225,7 +229,13 @@ struct SparseMaskDecoder {
 
   template <bool kSafe, class Cursor>
   HWY_INLINE void DecodeStep(Cursor& cur, size_t c, VecSpan<DF> w) const {
-    Decode<kSafe>(cur, c, w);
+    const uint32_t bits = ChunkMaskBits<kSafe, kStepChunks>(plan.mask, plan.mask_bytes, cur.bit);
+    cur.bit += kStepChunks * kChunk;
+#pragma clang loop unroll(full)
+    for (size_t s = 0; s < kStepChunks; ++s) {
+      static_cast<const Derived*>(this)->template Expand<kSafe>(
+          cur, c + s, (bits >> (16 * s)) & 0xFFFFu, w + s * kVecs);
+    }
   }
 
   template <bool kSafe, class Cursor>
