@@ -84,9 +84,7 @@ enum { kIters = 10000000 };
 #define SLLW(a, b) "vpsllw $3,%%ymm15,%%ymm" #a "\n\t"
 #define INSM(a, b) "vinsertps $0x10,(%%rsi),%%xmm15,%%xmm" #a "\n\t"
 #define GPR(a, b) "vmovq %%rax,%%xmm" #a "\n\t"
-#define FMA_B(a, b) "vfmadd231ps %%ymm14,%%ymm15,%%ymm" #b "\n\t"
 #define SHUF_B(a, b) "vpshufb %%ymm14,%%ymm15,%%ymm" #b "\n\t"
-#define PAIR(F, G) F G
 
 // int8 dequantization of 8 weights as QuantMatrixGemvBytes does it, one chain per register.
 #define I8(a, b)                                                                             \
@@ -135,7 +133,6 @@ enum { kIters = 10000000 };
 #define PERMD_ZM(a, b) Z(a, "vpermd (%%rsi),%%zmm15,")
 #define PERMD_ZMU(a, b) Z(a, "vpermd 16(%%rsi),%%zmm15,")
 #define MSHIFT_ZA(a, b) Z(a, "vpmultishiftqb %%zmm15,%%zmm14,")
-#define PERMD_ZA(a, b) "vpermd %%zmm13,%%zmm" #a ",%%zmm" #a "\n\t"
 // AVX3_DL lut2-lut4 per row and chunk: fields by multishift, look-up, fma (a dependent chain).
 #define LUT4_ROW(a, b)                                                                          \
   "vpmultishiftqb (%%rsi)%{1to8%},%%zmm15,%%zmm" #a "\n\tvpermd 64(%%rsi),%%zmm" #a ",%%zmm" #a \
