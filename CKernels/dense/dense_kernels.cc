@@ -11,7 +11,6 @@
 #include "common/matmul-inl.h"
 #include "common/simd-inl.h"
 #include "dense/dense_kernels.h"
-#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 #pragma clang fp contract(off)
@@ -24,13 +23,20 @@ namespace HWY_NAMESPACE {
 template <bool kF16>
 struct DenseDecoder {
   using T = std::conditional_t<kF16, uint16_t, float>;
-  const T* w;
-  size_t rows;
-  size_t cols;
-
   static constexpr size_t kStepChunks = 1;
   static constexpr bool kMultiRow = true;
   static constexpr size_t kBlockRows = kLatencyBlockRows;
+
+  const T* w;
+  size_t rows;
+  size_t cols;
+  RowPrefetch<512> prefetch;
+
+  DenseDecoder(const T* weights, size_t rows_, size_t cols_)
+      : w(weights),
+        rows(rows_),
+        cols(cols_),
+        prefetch(uint64_t{cols_} * sizeof(T) * 8, kBlockRows) {}
 
   using Cursor = size_t;
   Cursor Begin(size_t r) const { return r; }
@@ -54,9 +60,11 @@ struct DenseDecoder {
     for (size_t j = 0; j < kVecs; ++j) out[j] = Load(t + j * kLanes);
   }
 
-  // One row's stream runs ahead of the hardware prefetcher once several rows interleave.
+  // One row's stream runs ahead of the hardware prefetcher once several rows interleave (512 B
+  // ahead, wrapping to the next block past the row's end: RowPrefetch).
   HWY_INLINE void Prefetch(size_t r, size_t c) const {
-    hwy::Prefetch(w + r * cols + c * kChunk + 512 / sizeof(T));
+    prefetch.At(reinterpret_cast<const uint8_t*>(w), uint64_t{cols} * sizeof(T) * 8, r,
+                uint64_t{c} * kChunk * sizeof(T) * 8);
   }
 
  private:
@@ -71,10 +79,10 @@ struct DenseDecoder {
 
 void DenseGemv(const DensePlan& plan, const GemvOperands& io) {
   if (plan.w_f16) {
-    const DenseDecoder<true> dec{reinterpret_cast<const uint16_t*>(plan.w), plan.rows, plan.cols};
+    const DenseDecoder<true> dec(reinterpret_cast<const uint16_t*>(plan.w), plan.rows, plan.cols);
     MatrixProduct(dec, plan.cols, io);
   } else {
-    const DenseDecoder<false> dec{reinterpret_cast<const float*>(plan.w), plan.rows, plan.cols};
+    const DenseDecoder<false> dec(reinterpret_cast<const float*>(plan.w), plan.rows, plan.cols);
     MatrixProduct(dec, plan.cols, io);
   }
 }

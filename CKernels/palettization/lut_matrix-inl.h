@@ -13,7 +13,6 @@
 
 #include "common/matmul-inl.h"
 #include "common/simd-inl.h"
-#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "palettization/lut_decode-inl.h"
 #include "palettization/lut_plan.h"
@@ -275,11 +274,9 @@ struct LutMatrixDecoder {
   // lut4 -11 %, lut8 -4 %, lut3 unchanged, lut6 +1 %).
   static constexpr size_t kBlockRows = kVecs == 2 ? 2 : (kVecs == 1 && kBits != 6 ? 4 : kLatencyBlockRows);
 
-  static constexpr uint64_t kAheadBits = 1536 * 8;
-
   const LutMatrixPlan& plan;
   size_t row_bits;
-  uint64_t wrap_bytes;  // added to a prefetch past its row's end (Prefetch)
+  RowPrefetch<1536, (kBits >= 3)> prefetch;
   // The plan's arrays, for DecodeStepF16: read through `plan` after the stores of a step, which
   // may alias anything, they would be reloaded at every step.
   const uint8_t* indices;
@@ -290,7 +287,7 @@ struct LutMatrixDecoder {
   explicit LutMatrixDecoder(const LutMatrixPlan& p)
       : plan(p),
         row_bits(p.cols * static_cast<size_t>(kBits)),
-        wrap_bytes(row_bits >= kAheadBits ? (kBlockRows - 1) * uint64_t{row_bits} / 8 : 0),
+        prefetch(row_bits, kBlockRows),
         indices(p.indices),
         half_planes(p.half_planes.data()),
         row_info(p.row_info.data()),
@@ -317,10 +314,7 @@ struct LutMatrixDecoder {
   // r + 1, which is being read already: cold on Zen 5, lut4 -20 %, lut6 -23 %, lut8 -25 %. n <= 2
   // rows land in the next block as they are; wrapping them cost lut1 10 %, lut2 5 % cold.
   HWY_INLINE void Prefetch(size_t r, size_t c) const {
-    const uint64_t in_row = uint64_t{c} * kChunk * kBits;
-    uint64_t byte = (uint64_t{r} * row_bits + in_row) / 8 + kAheadBits / 8;
-    if constexpr (kBits >= 3) byte += in_row + kAheadBits >= row_bits ? wrap_bytes : 0;
-    hwy::Prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(plan.indices) + byte));
+    prefetch.At(plan.indices, row_bits, r, uint64_t{c} * kChunk * kBits);
   }
 
   // kStepChunks full chunks starting at chunk c (kStepChunks * kVecs vectors).

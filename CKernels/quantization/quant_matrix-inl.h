@@ -16,7 +16,6 @@
 
 #include "common/matmul-inl.h"
 #include "common/simd-inl.h"
-#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "palettization/lut_decode-inl.h"
 #include "quantization/quant_plan.h"
@@ -200,6 +199,7 @@ template <int32_t kDType, bool kF16, ScaleLayout kLayout, bool kTable = false, b
 struct QuantMatrixDecoder {
   static constexpr bool kNibbles = QuantDataType<kDType>::kNibbles;
   using T = typename QuantDataType<kDType>::T;
+  static constexpr uint64_t kElementBits = kNibbles ? 4 : 8;
   static_assert(!kTable || (kNibbles && kLayout != ScaleLayout::kGeneral), "table path");
 
   static constexpr size_t kStepChunks = kTable ? 2 : 1;
@@ -209,6 +209,10 @@ struct QuantMatrixDecoder {
   static constexpr size_t kBlockRows = kVecs >= 4 || (kTable && kVecs == 1) ? 2 : kLatencyBlockRows / 2;
 
   const QuantMatrixPlan& plan;
+  RowPrefetch<1024> prefetch;
+
+  explicit QuantMatrixDecoder(const QuantMatrixPlan& p)
+      : plan(p), prefetch(uint64_t{p.cols} * kElementBits, kBlockRows) {}
 
   using Cursor = size_t;
   Cursor Begin(size_t r) const { return r; }
@@ -216,9 +220,8 @@ struct QuantMatrixDecoder {
   size_t FastRows() const { return plan.rows; }
 
   HWY_INLINE void Prefetch(size_t r, size_t c) const {
-    const uint64_t element = uint64_t{r} * plan.cols + c * kChunk;
-    hwy::Prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(plan.data) +
-                                                   (kNibbles ? element / 2 : element) + 1024));
+    prefetch.At(plan.data, uint64_t{plan.cols} * kElementBits, r,
+                uint64_t{c} * kChunk * kElementBits);
   }
 
   template <bool kSafe>
@@ -320,9 +323,9 @@ HWY_INLINE void WithQuantDecoder(const QuantMatrixPlan& plan, const Body& body) 
     const auto with_f16 = [&](auto table) {
       constexpr bool kTable = decltype(table)::value;
       if (!kExact && plan.grid.round_f16) {
-        return body(QuantMatrixDecoder<kDType, true, kLayout, kTable, kExact>{plan});
+        return body(QuantMatrixDecoder<kDType, true, kLayout, kTable, kExact>(plan));
       }
-      body(QuantMatrixDecoder<kDType, false, kLayout, kTable, kExact>{plan});
+      body(QuantMatrixDecoder<kDType, false, kLayout, kTable, kExact>(plan));
     };
     if constexpr (QuantDataType<kDType>::kNibbles && kLayout != ScaleLayout::kGeneral) {
       if (ChunkPairsShareBlock<kLayout>(plan.grid, plan.cols)) return with_f16(std::true_type());

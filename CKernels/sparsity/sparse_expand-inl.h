@@ -30,11 +30,6 @@ using DF32x4 = hn::Full128<float>;
 using V16x8 = hn::Vec<D16x8>;
 using VF32x4 = hn::Vec<DF32x4>;
 
-// Address arithmetic for prefetches, which may point past a buffer (or offset a null one).
-HWY_INLINE void PrefetchAt(const uint8_t* base, uint64_t offset) {
-  hwy::Prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(base) + offset));
-}
-
 // 16 readable bytes holding the values at byte `offset`: in place, or (kSafe, near the end) a
 // zero-padded copy in scratch.
 template <bool kSafe>
