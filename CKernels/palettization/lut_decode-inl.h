@@ -13,7 +13,6 @@
 #include <type_traits>
 
 #include "common/simd-inl.h"
-#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "palettization/lut_plan.h"
 

@@ -16,7 +16,6 @@
 
 #include "common/matmul-inl.h"
 #include "common/simd-inl.h"
-#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "sparsity/sparse_plan.h"
 
