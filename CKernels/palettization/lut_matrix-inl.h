@@ -317,6 +317,12 @@ struct LutMatrixDecoder {
     prefetch.At(plan.indices, row_bits, r, uint64_t{c} * kChunk * kBits);
   }
 
+  // The batch product's: a panel row's indices (tables, as for Prefetch, are left to the caches).
+  HWY_INLINE void PrefetchPanel(size_t r, size_t c) const {
+    PrefetchLines(plan.indices, (uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits) / 8,
+                  kPanelCols * kBits / 8);
+  }
+
   // kStepChunks full chunks starting at chunk c (kStepChunks * kVecs vectors).
   template <bool kSafe>
   WK_DECODE_INLINE void DecodeStep(size_t r, size_t c, VecSpan<DF> w) const {
