@@ -296,6 +296,14 @@ HWY_INLINE void PrefetchAt(const uint8_t* base, uint64_t offset) {
   hwy::Prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(base) + offset));
 }
 
+// Every line of bytes [offset, offset + bytes) from base.
+HWY_INLINE void PrefetchLines(const uint8_t* base, uint64_t offset, uint64_t bytes) {
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(base) + offset;
+  for (uintptr_t a = begin & ~uintptr_t{63}; a < begin + bytes; a += 64) {
+    hwy::Prefetch(reinterpret_cast<const uint8_t*>(a));
+  }
+}
+
 // Software prefetch for a decoder that reads `block_rows` rows of `row_bits` bits together, each
 // kAheadBytes ahead of its own position (interleaved rows are streams hardware prefetchers follow
 // poorly). Past its row's end that distance would land in row r + 1, which the block is reading

@@ -217,8 +217,9 @@ void Decompress(const LutSpec& spec, uint64_t target, uint8_t* out) {
   const std::vector<uint32_t> tables = RawTables(spec, group_count);
   const size_t stride = LutTableStride(spec.nbits);
   const size_t v_count = static_cast<size_t>(spec.vector_size);
-  // Once per call, for the gathers' byte-plane look-ups (4 bits and more, 2- and 4-byte entries).
-  const size_t plane_width = spec.nbits >= 4 && spec.elem_bytes >= 2 ? spec.elem_bytes : 0;
+  // Once per call, for the gathers' byte-plane look-ups (2-byte entries; 4-byte ones from 4 bits).
+  const size_t plane_width =
+      spec.elem_bytes == 2 || (spec.nbits >= 4 && spec.elem_bytes == 4) ? spec.elem_bytes : 0;
   const PlaneBytes planes = BytePlanes(tables.data(), group_count * v_count, stride, stride, plane_width);
   const uint64_t inner = static_cast<uint64_t>(spec.index_dims[k - 1]);
   const uint64_t inner_groups = static_cast<uint64_t>(spec.groups[k - 1]);
@@ -376,8 +377,11 @@ struct LutMatrix final : wk_matrix {
     RunLutMatrixDecompress(target, plan, out, row_begin, row_end);
   }
 
-  // The staged GEMV covers 4- and 6-bit tables (8-bit half planes serve AVX3_DL's look-ups).
-  bool StagesHalfWeights() const override { return plan.nbits <= 6 && !plan.half_planes.empty(); }
+  // The staged GEMV covers 4- and 6-bit tables (8-bit half planes serve AVX3_DL's look-ups, and
+  // narrower ones its decompression).
+  bool StagesHalfWeights() const override {
+    return (plan.nbits == 4 || plan.nbits == 6) && !plan.half_planes.empty();
+  }
 };
 
 // One grid extent divides the other, so the finer grid refines both.
@@ -513,9 +517,9 @@ wk_status BuildPlan(const wk_lut_matrix_desc* desc, wk_context* ctx, LutMatrixPl
   }
   if (spec.nbits >= 4) {
     plan->byte_planes = BytePlanes(plan->value_tables.data(), group_count, stride, stride, 4);
-    if (!has_dense_scale && plan->weight_dtype == WK_DTYPE_FP16) {
-      plan->half_planes = BytePlanes(plan->raw_tables.data(), group_count, stride, stride, 2);
-    }
+  }
+  if (!has_dense_scale && plan->weight_dtype == WK_DTYPE_FP16) {
+    plan->half_planes = BytePlanes(plan->raw_tables.data(), group_count, stride, stride, 2);
   }
   const size_t chunks = (plan->cols + 15) / 16;
   plan->chunk_aligned_groups = lut.gc == 1 || plan->group_cols % 16 == 0;

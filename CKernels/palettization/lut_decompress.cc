@@ -92,6 +92,29 @@ HWY_INLINE size_t GatherWide(const LutRun& run) {
   }
   return i;
 }
+
+// Leading 1- to 4-bit entries of 2 bytes, 64 at a time while the step's indices start on a byte:
+// NarrowIndices, then one vpermb per byte plane (16 bytes each, repeated across the register).
+// Returns the entries written.
+template <int kBits>
+HWY_INLINE size_t GatherNarrowF16(const LutRun& run) {
+  constexpr size_t kStep = 64;
+  const auto plane = [&](size_t b) {
+    return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(run.planes + 16 * b)));
+  };
+  const __m512i low = plane(0);
+  const __m512i high = plane(1);
+  size_t i = 0;
+  for (; i + kStep <= run.count; i += kStep) {
+    const uint64_t bit = run.bit0 + uint64_t{i} * kBits;
+    if ((bit & 7) != 0 || (bit >> 3) + kStep * kBits / 8 > run.index_bytes) break;
+    const __m512i idx = NarrowIndices<kBits>(run.indices + (bit >> 3));
+    StoreHalfWords(hn::Vec<D8>{_mm512_permutexvar_epi8(idx, low)},
+                   hn::Vec<D8>{_mm512_permutexvar_epi8(idx, high)},
+                   reinterpret_cast<uint16_t*>(run.out + i * 2));
+  }
+  return i;
+}
 #endif
 
 template <int kBits>
@@ -103,6 +126,8 @@ void LutGatherBits(const LutRun& run) {
 #if HWY_TARGET == HWY_AVX3_DL
   if constexpr (kBits >= 6) {
     if (run.planes != nullptr) first = GatherWide<kBits>(run) / kChunk;
+  } else {
+    if (run.planes != nullptr && run.elem_bytes == 2) first = GatherNarrowF16<kBits>(run) / kChunk;
   }
 #endif
   const size_t chunks = (run.count + kChunk - 1) / kChunk;

@@ -41,8 +41,8 @@ struct LutRun {
   uint64_t bit0;
   size_t count;
   const uint32_t* table;  // LutTableStride(nbits) entries
-  // The table as BytePlanes of width elem_bytes (the entries' own bits), or null: n < 4 or 1-byte
-  // entries, which no byte-plane gather takes.
+  // The table as BytePlanes of width elem_bytes (the entries' own bits), or null: 1-byte entries,
+  // and 4-byte ones of n < 4, which no byte-plane gather takes.
   const uint8_t* planes;
   uint32_t nbits;
   uint32_t elem_bytes;
@@ -72,9 +72,9 @@ struct LutMatrixPlan {
   // 4-, 6- and 8-bit tables as BytePlanes of the fp32 values (for unscaled fp32 weights, the
   // entries' own bits). Empty for n < 4.
   PlaneBytes byte_planes;
-  // Unscaled 4-, 6- and 8-bit fp16 weights: BytePlanes of the entries' binary16 bits, for
-  // look-ups that produce the weights' fp16 bits (the staged GEMV's 4 and 6 bits, AVX3_DL's 8
-  // bits, decompression). Empty otherwise.
+  // Unscaled fp16 weights: BytePlanes of the entries' binary16 bits, for look-ups that produce
+  // the weights' fp16 bits (the staged GEMV's 4 and 6 bits, AVX3_DL's 8 bits, decompression).
+  // Empty otherwise.
   PlaneBytes half_planes;
   // Column groups that start on chunk boundaries pick one table per 16-column chunk; any other
   // grouping picks a table per lane.

@@ -224,6 +224,20 @@ struct QuantMatrixDecoder {
                 uint64_t{c} * kChunk * kElementBits);
   }
 
+  // With the scale and offset of chunk c's block (per-block grids: per-row scales stream with
+  // the rows, and the per-lane layout is rare).
+  HWY_INLINE void PrefetchPanel(size_t r, size_t c) const {
+    PrefetchLines(plan.data, (uint64_t{r} * plan.cols + c * kChunk) * kElementBits / 8,
+                  kPanelCols * kElementBits / 8);
+    if constexpr (kLayout == ScaleLayout::kChunk) {
+      const QuantScaleGrid& grid = plan.grid;
+      const size_t block_row = grid.rows_per_block == 1 ? r : r / grid.rows_per_block;
+      const size_t at = block_row * grid.scale_cols + grid.chunk_block[c];
+      hwy::Prefetch(grid.scale.data() + at);
+      hwy::Prefetch(grid.offset.data() + at);
+    }
+  }
+
   template <bool kSafe>
   HWY_INLINE void DecodeStep(size_t r, size_t c, VecSpan<DF> w) const {
     if constexpr (kTable) {
