@@ -21,7 +21,7 @@
 //   bool F16Steps() const;  // whether this matrix's weights are binary16
 //   void DecodeStepF16(Cursor&, size_t chunk, uint16_t* out) const;  // DecodeStep<false>'s bits
 //   static constexpr bool kF16Panels;  // the batch product's panels decode through it (faster)
-// Optionally, decoders whose cursor is the row index:
+// Optionally, from the row index alone:
 //   void PrefetchPanel(size_t row, size_t chunk) const;  // what row's chunks [chunk, chunk + 16) read
 // which the batch product then calls once per panel row instead of Prefetch per step.
 // Chunks of a row are decoded in increasing order, so a cursor may carry a running position
