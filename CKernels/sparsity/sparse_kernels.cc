@@ -125,6 +125,22 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
     PrefetchLines(plan.values, at >= 64 ? at - 64 : 0, span);
   }
 
+  // Stored fp16 values on AVX3_DL: both chunks of a step at once (ExpandPairF16, which reads
+  // only the step's values: no kSafe difference). Elsewhere the mask decoder's chunk loop.
+  template <bool kSafe>
+  HWY_INLINE void DecodeStep(Cursor& cur, size_t c, VecSpan<DF> w) const {
+#if HWY_TARGET == HWY_AVX3_DL
+    if constexpr (!kLut && kF16) {
+      static_assert(SparseMatrixDecoder::kStepChunks == 2 && kVecs == 1, "a step of two 16-lane chunks");
+      const uint32_t bits = ChunkMaskBits<kSafe, 2>(plan.mask, plan.mask_bytes, cur.bit);
+      cur.bit += 2 * kChunk;
+      ExpandPairF16(plan.values, cur.nz, bits, w);
+      return;
+    }
+#endif
+    SparseMaskDecoder<SparseMatrixDecoder>::template DecodeStep<kSafe>(cur, c, w);
+  }
+
   template <bool kSafe>
   HWY_INLINE void Expand(Cursor& cur, size_t c, uint32_t bits, VecSpan<DF> w) const {
     if constexpr (kLut && kPlanes && kF16) {
