@@ -330,6 +330,66 @@ class RowPrefetch {
   uint64_t wrap_bytes_;
 };
 
+#if HWY_TARGET == HWY_AVX3_DL
+// VBMI helpers of the AVX3_DL fp16 decompression paths (LUT, sparse + LUT): 64 indices of 1 to 4
+// bits to byte lanes, and two byte planes of binary16 entries back to words, both in column order.
+
+// Per n: for qword q of a step (fields 8q .. 8q + 7), the n + 1 bytes from byte q n (a field may
+// end one byte further when the step starts past a byte), and each field's bit within the qword.
+struct FieldSteps {
+  uint8_t sources[64];
+  uint8_t shifts[64];
+
+  static constexpr FieldSteps Make(uint32_t n) {
+    FieldSteps t{};
+    for (uint32_t i = 0; i < 64 && n != 0; ++i) {
+      t.sources[i] = static_cast<uint8_t>(i % 8 <= n ? i / 8 * n + i % 8 : 0);
+      t.shifts[i] = static_cast<uint8_t>(n * (i % 8));
+    }
+    return t;
+  }
+};
+alignas(64) constexpr FieldSteps kFieldSteps[5] = {FieldSteps::Make(0), FieldSteps::Make(1),
+                                                    FieldSteps::Make(2), FieldSteps::Make(3),
+                                                    FieldSteps::Make(4)};
+
+// Fields 0-63 of n = 1..4 bits starting `offset` (0-7) bits into p, field i in the low n bits of
+// byte lane i (the bits above are field i + 1's). Reads the first `bytes` (<= 33) bytes of p only,
+// so a step may end at its buffer's end; lanes whose bits lie past them read zeros. One byte
+// permute and one vpmultishiftqb.
+HWY_INLINE __m512i Fields64(const uint8_t* p, uint32_t n, uint32_t offset, uint32_t bytes) {
+  const FieldSteps& steps = kFieldSteps[n];
+  const __m512i packed = _mm512_maskz_loadu_epi8((uint64_t{1} << bytes) - 1, p);
+  const __m512i shifts = _mm512_add_epi8(_mm512_load_si512(steps.shifts),
+                                         _mm512_set1_epi8(static_cast<char>(offset)));
+  return _mm512_multishift_epi64_epi8(shifts,
+                                      _mm512_permutexvar_epi8(_mm512_load_si512(steps.sources), packed));
+}
+
+// vpermt2b selectors interleaving two byte planes (low bytes, high bytes) into binary16 words 0-31
+// (lo) and 32-63 (hi).
+struct WordInterleave {
+  uint8_t lo[64];
+  uint8_t hi[64];
+  static constexpr WordInterleave Make() {
+    WordInterleave t{};
+    for (size_t i = 0; i < 64; ++i) {
+      t.lo[i] = static_cast<uint8_t>(i / 2 + (i % 2) * 64);
+      t.hi[i] = static_cast<uint8_t>(32 + i / 2 + (i % 2) * 64);
+    }
+    return t;
+  }
+};
+alignas(64) constexpr WordInterleave kWordInterleave = WordInterleave::Make();
+
+// The 64 binary16 words whose low bytes are `low` and high bytes `high`, in lane order, to out.
+HWY_INLINE void StoreWords64(__m512i low, __m512i high, void* out) {
+  uint8_t* bytes = static_cast<uint8_t*>(out);
+  _mm512_storeu_si512(bytes, _mm512_permutex2var_epi8(low, _mm512_load_si512(kWordInterleave.lo), high));
+  _mm512_storeu_si512(bytes + 64, _mm512_permutex2var_epi8(low, _mm512_load_si512(kWordInterleave.hi), high));
+}
+#endif
+
 }  // namespace HWY_NAMESPACE
 }  // namespace wk
 HWY_AFTER_NAMESPACE();

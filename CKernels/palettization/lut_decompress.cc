@@ -94,8 +94,8 @@ HWY_INLINE size_t GatherWide(const LutRun& run) {
 }
 
 // Leading 1- to 4-bit entries of 2 bytes, 64 at a time while the step's indices start on a byte:
-// NarrowIndices, then one vpermb per byte plane (16 bytes each, repeated across the register).
-// Returns the entries written.
+// Fields64, then one vpermb per byte plane (16 bytes each, repeated across the register, so the
+// neighbour bits above a field select a repeat), StoreWords64. Returns the entries written.
 template <int kBits>
 HWY_INLINE size_t GatherNarrowF16(const LutRun& run) {
   constexpr size_t kStep = 64;
@@ -108,10 +108,8 @@ HWY_INLINE size_t GatherNarrowF16(const LutRun& run) {
   for (; i + kStep <= run.count; i += kStep) {
     const uint64_t bit = run.bit0 + uint64_t{i} * kBits;
     if ((bit & 7) != 0 || (bit >> 3) + kStep * kBits / 8 > run.index_bytes) break;
-    const __m512i idx = NarrowIndices<kBits>(run.indices + (bit >> 3));
-    StoreHalfWords(hn::Vec<D8>{_mm512_permutexvar_epi8(idx, low)},
-                   hn::Vec<D8>{_mm512_permutexvar_epi8(idx, high)},
-                   reinterpret_cast<uint16_t*>(run.out + i * 2));
+    const __m512i idx = Fields64(run.indices + (bit >> 3), kBits, 0, kStep * kBits / 8);
+    StoreWords64(_mm512_permutexvar_epi8(idx, low), _mm512_permutexvar_epi8(idx, high), run.out + i * 2);
   }
   return i;
 }

@@ -225,40 +225,6 @@ HWY_INLINE __m512i WideIndices(const uint8_t* p) {
   }
 }
 
-// Positions of a 64-weight step of binary16 byte planes (PlaneColumn<2>): each qword takes 8
-// consecutive columns, whose 1- to 4-bit fields are kBits whole bytes.
-template <int kBits>
-struct NarrowPatterns {
-  uint8_t sources[64];  // the kBits bytes of each qword's 8 columns
-  uint8_t shifts[64];   // each position's field offset within its qword
-
-  static constexpr NarrowPatterns Make() {
-    NarrowPatterns t{};
-    for (size_t p = 0; p < 64; ++p) {
-      const size_t first = PlaneColumn<2>(p - p % 8);
-      t.sources[p] = p % 8 < kBits ? static_cast<uint8_t>(first * kBits / 8 + p % 8) : 0;
-      t.shifts[p] = static_cast<uint8_t>(kBits * (p % 8));
-    }
-    return t;
-  }
-};
-
-template <int kBits>
-constexpr NarrowPatterns<kBits> kNarrowPatterns = NarrowPatterns<kBits>::Make();
-
-// The 64 1- to 4-bit indices of a step at p (exactly its 8 kBits bytes are read), position p
-// holding column PlaneColumn<2>(p)'s in its low kBits bits. The bits above are its neighbours':
-// a vpermb in a table of 16 entries repeated across the register ignores them (tables of n < 4
-// bits repeat their entries to 16, LutTableStride).
-template <int kBits>
-HWY_INLINE __m512i NarrowIndices(const uint8_t* p) {
-  static_assert(kBits >= 1 && kBits <= 4, "1 to 4 bits");
-  constexpr const NarrowPatterns<kBits>& kPat = kNarrowPatterns<kBits>;
-  const __m512i packed = _mm512_maskz_loadu_epi8((uint64_t{1} << (8 * kBits)) - 1, p);
-  return _mm512_multishift_epi64_epi8(_mm512_loadu_si512(kPat.shifts),
-                                      _mm512_permutexvar_epi8(_mm512_loadu_si512(kPat.sources), packed));
-}
-
 // 4 chunks of 6- or 8-bit indices at p as fp32 weights from the table's four byte planes
 // (byte_planes): one look-up per plane, then AssemblePlanes. The bytes are the table's, so the
 // weights are LookupScalar's.

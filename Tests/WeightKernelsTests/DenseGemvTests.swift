@@ -23,17 +23,21 @@ struct DenseGemvTests {
             && matrix.weightType == weights.dtype && matrix.compressedByteCount == weights.bytes.count, "\(context): properties")
     let actual = try matrix.gemv(x, outputType: yType, target: target)
     expectBits(actual, expected, "\(context) target \(target) w \(weights.dtype)\(weights.shape) x \(x.dtype)\(x.shape) y \(yType)")
-    // NaN outputs are the canonical quiet NaN, whatever the inputs' NaNs were.
+    expectCanonicalNaNs(actual, yType: yType, "\(context) target \(target)")
+    return actual
+  }
+
+  /// NaN outputs are the canonical quiet NaN, whatever the inputs' NaNs were.
+  static func expectCanonicalNaNs(_ y: Tensor, yType: DType, _ context: String) {
     let canonical: UInt64 = yType == .fp32 ? 0x7FC0_0000 : 0x7E00
-    for i in 0..<actual.count {
-      let bits = actual.rawElement(i)
+    for i in 0..<y.count {
+      let bits = y.rawElement(i)
       let isNaN = yType == .fp32 ? Float(bitPattern: UInt32(bits)).isNaN : Float16(bitPattern: UInt16(bits)).isNaN
       if isNaN && bits != canonical {
-        Issue.record("\(context) target \(target): y[\(i)] is the non-canonical NaN \(hex(bits, width: 4))")
+        Issue.record("\(context): y[\(i)] is the non-canonical NaN \(hex(bits, width: 4))")
         break
       }
     }
-    return actual
   }
 
   @Test("random shapes, dtypes, special values, batches", .shrinking(false), arguments: SIMDTarget.compiled)
@@ -49,14 +53,14 @@ struct DenseGemvTests {
       let weights = try r.floatTensor(r.pick([.fp16, .fp32]), shape: [rows, cols], mix)
       let xShape = batch == 1 && r.chance(0.5) ? [cols] : [batch, cols]
       let x = try r.floatTensor(r.pick([.fp16, .fp32]), shape: xShape, mix)
-      for yType in [DType.fp32, .fp16] {
-        let y = try Self.check(weights: weights, x: x, yType: yType, target: target, context: "seed \(hex(seed))")
-        if xShape.count == 2 {
-          let matrix = try DenseMatrix(weights: weights)
-          let singles = try (0..<batch).map { try matrix.gemv(x.row($0), outputType: yType, target: target) }
-          MatrixHarness.expectRows(y, singles, "seed \(hex(seed)) target \(target) y \(yType): batch rows vs batch 1")
-        }
-      }
+      let matrix = try DenseMatrix(weights: weights)
+      MatrixHarness.checkProperties(matrix, expected: weights, format: .dense, compressedBytes: weights.bytes.count,
+                                    context: "seed \(hex(seed))")
+      try MatrixHarness.expectProducts(
+        x: x, context: "seed \(hex(seed)) target \(target) w \(weights.dtype)\(weights.shape)",
+        reference: { try Reference.gemv(weights: weights, x: x, outputType: $0) },
+        product: { try matrix.gemv($0, outputType: $1, target: target) },
+        also: { y, yType, what in Self.expectCanonicalNaNs(y, yType: yType, what) })
     }
   }
 

@@ -317,15 +317,7 @@ struct InvalidInputTests {
     let palettized = try PalettizedMatrix(
       indices: Tensor(integers: [0, 1, 0, 1, 1, 0], dtype: .uint1, shape: [2, 3]),
       lut: Tensor(floats: [1, 2], shape: [1, 1, 2, 1]))
-    let cases: [(String, Tensor, DType)] = [
-      ("x of 2 columns for 3", try Tensor(floats: [1, 2], shape: [2]), .fp32),
-      ("x [2, 4] for 3 columns", try Tensor(floats: Array(repeating: 1, count: 8), shape: [2, 4]), .fp32),
-      ("x rank 3", try Tensor(floats: [1, 2, 3], shape: [1, 1, 3]), .fp32),
-      ("x scalar", try Tensor(floats: [1], shape: []), .fp32),
-      ("x int8", try Tensor(integers: [1, 2, 3], dtype: .int8, shape: [3]), .fp32),
-      ("y int8", try Tensor(floats: [1, 2, 3], shape: [3]), .int8),
-      ("y uint32", try Tensor(floats: [1, 2, 3], shape: [3]), .uint32),
-    ]
+    let cases = try MatrixHarness.invalidOperands()
     for (name, x, y) in cases {
       let reference = Outcome { try Reference.gemv(weights: w, x: x, outputType: y) }
       #expect(reference.kind != nil, "\(name): reference \(reference)")

@@ -13,6 +13,20 @@ import WeightKernelsReference
 // on every supported target, with fp16 and fp32 x and y; and concurrent calls on one shared
 // matrix equal the serial ones. Every message names the seed (replay with WK_SEED=0x…).
 
+/// What a compressed format's suite gives the shared per-case checks: the matrix the library
+/// builds from the case's operands, the dense weights the reference chain gives, the format's
+/// own reported details, and a random x for one check.
+protocol MatrixTestCase: CustomStringConvertible {
+  associatedtype Matrix: WeightMatrix
+  static var format: MatrixFormat { get }
+  var compressedBytes: Int { get }
+  func matrix() throws -> Matrix
+  func referenceDense() throws -> Tensor
+  /// #expect lines for what `matrix` reports beyond WeightMatrix (bits, value types, …).
+  func expectDetails(_ matrix: Matrix, context: String)
+  func activations(_ r: inout SplitMix64) throws -> Tensor
+}
+
 enum MatrixHarness {
   /// Thread counts compared with 1 on every target.
   static let threadCounts = [2, 3, 7]
@@ -48,21 +62,54 @@ enum MatrixHarness {
   /// "seed 0x… (replay with WK_SEED=0x…)".
   static func seedLabel(_ seed: UInt64) -> String { "seed \(hex(seed)) (replay with WK_SEED=\(hex(seed)))" }
 
+  /// Named x and y operands that every gemv of a matrix of 3 columns rejects (the suites check
+  /// that the library throws the kind the reference does).
+  static func invalidOperands() throws -> [(String, Tensor, DType)] {
+    [
+      ("x of 2 columns for 3", try Tensor(floats: [1, 2], shape: [2]), .fp32),
+      ("x [2, 4] for 3 columns", try Tensor(floats: Array(repeating: 1, count: 8), shape: [2, 4]), .fp32),
+      ("x rank 3", try Tensor(floats: [1, 2, 3], shape: [1, 1, 3]), .fp32),
+      ("x scalar", try Tensor(floats: [1], shape: []), .fp32),
+      ("x int8", try Tensor(integers: [1, 2, 3], dtype: .int8, shape: [3]), .fp32),
+      ("y int8", try Tensor(floats: [1, 2, 3], shape: [3]), .int8),
+      ("y uint32", try Tensor(floats: [1, 2, 3], shape: [3]), .uint32),
+    ]
+  }
+
   // MARK: - One target
 
   /// `count` seeded cases on one target (cancelled where this CPU cannot run it): `make` builds
   /// each case from its generator, `check` runs every check of it with the seed as its label.
-  static func checkRandomCases<Case>(
+  static func checkRandomCases<Case: MatrixTestCase>(
     count: Int, target: SIMDTarget, make: (inout SplitMix64) throws -> Case,
-    check: (Case, inout SplitMix64, SIMDTarget, String) throws -> Void,
     sourceLocation: SourceLocation = #_sourceLocation
   ) async throws {
     try requireSupported(target)
     await Property.check(count: count, sourceLocation: sourceLocation) { seed in
       var r = SplitMix64(seed: seed)
       let c = try make(&r)
-      try check(c, &r, target, "seed \(hex(seed))")
+      try check(c, &r, target: target, label: "seed \(hex(seed))", sourceLocation: sourceLocation)
     }
+  }
+
+  /// Every check of one case on one target: the library accepts the valid operands, its details
+  /// and properties, then checkCase with an x the case draws from `r`. `label` names the seed.
+  static func check<Case: MatrixTestCase>(
+    _ c: Case, _ r: inout SplitMix64, target: SIMDTarget, label: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) throws {
+    let context = "\(label) target \(target) \(c)"
+    let expected = try c.referenceDense()
+    let matrix: Case.Matrix
+    do {
+      matrix = try c.matrix()
+    } catch {
+      Issue.record("\(context): the library rejected valid operands: \(error)", sourceLocation: sourceLocation)
+      return
+    }
+    c.expectDetails(matrix, context: context)
+    try checkCase(matrix, expected: expected, format: Case.format, compressedBytes: c.compressedBytes,
+                  x: c.activations(&r), target: target, context: context, sourceLocation: sourceLocation)
   }
 
   /// Every check of one case on one target that the format suites share: the properties,
@@ -101,18 +148,42 @@ enum MatrixHarness {
     sourceLocation: SourceLocation = #_sourceLocation
   ) throws {
     let dense = try DenseMatrix(weights: decompressed)
-    for yType in [DType.fp32, .fp16] {
-      let what = "\(context) x \(x.dtype)\(x.shape) y \(yType)"
-      let fused = try matrix.gemv(x, outputType: yType, target: target)
-      expectBits(fused, try Reference.gemv(weights: expected, x: x, outputType: yType), "\(what): fused gemv vs reference",
-                 sourceLocation: sourceLocation)
+    try expectProducts(
+      x: x, context: context, sourceLocation: sourceLocation,
+      reference: { try Reference.gemv(weights: expected, x: x, outputType: $0) },
+      product: { try matrix.gemv($0, outputType: $1, target: target) }
+    ) { fused, yType, what in
       expectBits(fused, try dense.gemv(x, outputType: yType, target: target), "\(what): fused vs dense(decompressed)",
                  sourceLocation: sourceLocation)
-      if x.rank == 2 {
-        let singles = try (0..<x.shape[0]).map { try matrix.gemv(x.row($0), outputType: yType, target: target) }
-        expectRows(fused, singles, "\(what): batch rows vs batch 1", sourceLocation: sourceLocation)
+    }
+  }
+
+  /// For fp32 and fp16 y: `product(x, yType)` equals `reference(yType)` bit for bit, passes
+  /// `also`, and each row of a rank-2 x gives the batch-1 result.
+  static func expectProducts(
+    x: Tensor, context: String, sourceLocation: SourceLocation = #_sourceLocation,
+    reference: (DType) throws -> Tensor, product: (Tensor, DType) throws -> Tensor,
+    also: (Tensor, DType, String) throws -> Void = { _, _, _ in }
+  ) throws {
+    for yType in [DType.fp32, .fp16] {
+      let what = "\(context) x \(x.dtype)\(x.shape) y \(yType)"
+      let y = try product(x, yType)
+      expectBits(y, try reference(yType), "\(what): vs reference", sourceLocation: sourceLocation)
+      try also(y, yType, what)
+      try expectBatchRows(y, x: x, "\(what): batch rows vs batch 1", sourceLocation: sourceLocation) {
+        try product($0, yType)
       }
     }
+  }
+
+  /// Row b of `y`, a product of `x`, equals `single(x.row(b))` for every row b of a rank-2 x.
+  static func expectBatchRows(
+    _ y: Tensor, x: Tensor, _ context: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation,
+    _ single: (Tensor) throws -> Tensor
+  ) throws {
+    guard x.rank == 2 else { return }
+    let singles = try (0..<x.shape[0]).map { try single(x.row($0)) }
+    expectRows(y, singles, context(), sourceLocation: sourceLocation)
   }
 
   /// Records an issue unless row b of `batch` ([n, rows]) is `singles[b]` bit for bit, for every b.

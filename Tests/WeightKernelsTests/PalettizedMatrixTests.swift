@@ -183,32 +183,27 @@ struct MatrixCase: CustomStringConvertible {
   }
 }
 
-@Suite("PalettizedMatrix on every target == reference chain, fused == dense(decompressed)")
-struct PalettizedMatrixTests {
-  /// Every check of one case on one target. `seed` only labels messages.
-  static func check(_ c: MatrixCase, _ r: inout SplitMix64, target: SIMDTarget, label: String) throws {
-    let context = "\(label) target \(target) \(c)"
-    let expectedDense = try c.referenceDense()
-    let matrix: PalettizedMatrix
-    do {
-      matrix = try c.matrix()
-    } catch {
-      Issue.record("\(context): the library rejected a valid chain: \(error)")
-      return
-    }
-    #expect(matrix.bits == c.bits, "\(context): bits \(matrix.bits)")
-    let batch = r.chance(0.9) ? r.int(1...3) : r.pick([5, 8])
-    let xType = r.pick([DType.fp16, .fp32])
-    let xShape = batch == 1 && r.chance(0.5) ? [c.cols] : [batch, c.cols]
-    let xMix = ValueMix(special: r.chance(0.3) ? 0.02 : 0, wide: 0.01)
-    let x = try r.floatTensor(xType, shape: xShape, xMix)
-    try MatrixHarness.checkCase(matrix, expected: expectedDense, format: .palettized, compressedBytes: c.compressedBytes,
-                                x: x, target: target, context: context)
+extension MatrixCase: MatrixTestCase {
+  static var format: MatrixFormat { .palettized }
+
+  func expectDetails(_ matrix: PalettizedMatrix, context: String) {
+    #expect(matrix.bits == bits, "\(context): bits \(matrix.bits)")
   }
 
+  /// Usually 1–3 rows, sometimes 5 or 8; specials in a third of the cases.
+  func activations(_ r: inout SplitMix64) throws -> Tensor {
+    let batch = r.chance(0.9) ? r.int(1...3) : r.pick([5, 8])
+    let xType = r.pick([DType.fp16, .fp32])
+    let xShape = batch == 1 && r.chance(0.5) ? [cols] : [batch, cols]
+    return try r.floatTensor(xType, shape: xShape, ValueMix(special: r.chance(0.3) ? 0.02 : 0, wide: 0.01))
+  }
+}
+
+@Suite("PalettizedMatrix on every target == reference chain, fused == dense(decompressed)")
+struct PalettizedMatrixTests {
   @Test("random chains, shapes, groupings, dtypes", .shrinking(false), arguments: SIMDTarget.compiled)
   func randomChains(target: SIMDTarget) async throws {
-    try await MatrixHarness.checkRandomCases(count: 250, target: target, make: { try MatrixCase.make(&$0) }, check: Self.check)
+    try await MatrixHarness.checkRandomCases(count: 250, target: target, make: { try MatrixCase.make(&$0) })
   }
 
   /// Every chain gets its own cases (the random mix above may under-sample one).
@@ -220,7 +215,7 @@ struct PalettizedMatrixTests {
       let c = try MatrixCase.make(&r, chain: chain)
       for target in targets {
         var rt = SplitMix64(seed: seed ^ target.rawValue)
-        try Self.check(c, &rt, target: target, label: "seed \(hex(seed)) (chain \(chain))")
+        try MatrixHarness.check(c, &rt, target: target, label: "seed \(hex(seed)) (chain \(chain))")
       }
     }
   }
@@ -232,7 +227,7 @@ struct PalettizedMatrixTests {
     try await MatrixHarness.checkRandomCases(count: 10, target: target, make: { r in
       let cols = r.pick([127, 128, 129, 255, 256, 257, 400, 512, 700])
       return try MatrixCase.make(&r, maxWeights: 12000, rows: r.int(1...40), cols: cols)
-    }, check: Self.check)
+    })
   }
 
   /// The staged GEMV (unscaled 4-bit fp16 tables: 64 columns of 4 rows decoded into an L1
@@ -242,9 +237,7 @@ struct PalettizedMatrixTests {
   @Test("staged fp16 GEMV: unscaled 4- and 6-bit fp16 LUTs, rows of many steps", .shrinking(false),
         arguments: SIMDTarget.compiled)
   func stagedHalfTables(target: SIMDTarget) async throws {
-    try requireSupported(target)
-    await Property.check(count: 24) { seed in
-      var r = SplitMix64(seed: seed)
+    try await MatrixHarness.checkRandomCases(count: 24, target: target, make: { r in
       let bits = r.pick([4, 6])
       let cols = r.pick([64, 65, 96, 128, 150, 192, 256, 320, 333, 700])
       let rows = r.pick([4, 5, 8, 9, 13, 17, 31])
@@ -252,9 +245,8 @@ struct PalettizedMatrixTests {
       let gc = cols % 64 == 0 ? r.pick([1, cols / 64, cols / 32]) : 1
       let indices = try r.indices(bits: bits, shape: [rows, cols], garbagePadding: r.chance(0.5))
       let lut = try r.floatTensor(.fp16, shape: [gr, gc, 1 << bits, 1], MatrixCase.lutMix(&r, bits: bits, signalling: true))
-      let c = MatrixCase(chain: .plain, rows: rows, cols: cols, bits: bits, indices: indices, lut: lut)
-      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
-    }
+      return MatrixCase(chain: .plain, rows: rows, cols: cols, bits: bits, indices: indices, lut: lut)
+    })
   }
 
   /// Every n with every column count 1…35 and a few multi-chunk ones, rows not a multiple of
@@ -278,7 +270,7 @@ struct PalettizedMatrixTests {
           c = MatrixCase(chain: .postScale, rows: rows, cols: cols, bits: bits, indices: indices, lut: lut,
                          scale: try r.floatTensor(r.pick([.fp16, .fp32]), shape: [r.divisor(of: rows), r.divisor(of: cols)], .finite))
         }
-        try Self.check(c, &r, target: target, label: "seed \(seed)")
+        try MatrixHarness.check(c, &r, target: target, label: "seed \(seed)")
       }
     }
   }
@@ -303,7 +295,7 @@ struct PalettizedMatrixTests {
         if r.chance(0.4) {
           c.scale = try r.floatTensor(r.pick([.fp16, .fp32]), shape: r.chance(0.5) ? [rows, 1] : [1, cols], .finite)
         }
-        try Self.check(c, &r, target: target, label: "seed \(0x6C00 + seed)")
+        try MatrixHarness.check(c, &r, target: target, label: "seed \(0x6C00 + seed)")
       }
     }
   }
@@ -349,7 +341,7 @@ struct PalettizedMatrixTests {
       chain: .lutScaleRepeated, rows: 16, cols: 32, bits: 2,
       indices: try r.indices(bits: 2, shape: [16, 32], garbagePadding: false), lut: lut,
       lutScale: try r.floatTensor(.fp16, shape: [1, 32, 1, 1], .finite))
-    try Self.check(c, &r, target: target, label: "canonical")
+    try MatrixHarness.check(c, &r, target: target, label: "canonical")
     // The same weights as lut_to_dense → blockwise_shift_scale with scale [1, 32] (§7.6: "values
     // are identical bit-for-bit").
     let baseLUT = try Tensor(dtype: .fp16, shape: [1, 1, 4, 1], bytes: Array(lut.bytes.prefix(8)))

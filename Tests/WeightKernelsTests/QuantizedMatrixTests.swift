@@ -189,33 +189,29 @@ enum ActivationMode: CaseIterable {
   }
 }
 
-@Suite("QuantizedMatrix on every target == reference, fused == dense(decompressed), W8A8")
-struct QuantizedMatrixTests {
-  /// Every check of one case on one target; `label` names the seed.
-  static func check(_ c: QuantMatrixCase, _ r: inout SplitMix64, target: SIMDTarget, label: String) throws {
-    let context = "\(label) target \(target) \(c)"
-    let expectedDense = try c.referenceDense()
-    let matrix: QuantizedMatrix
-    do {
-      matrix = try c.matrix()
-    } catch {
-      Issue.record("\(context): the library rejected a valid matrix: \(error)")
-      return
-    }
-    #expect(matrix.dataType == c.data.dtype, "\(context): dataType \(matrix.dataType)")
-    #expect(matrix.weightType == c.scale.dtype, "\(context): weightType \(matrix.weightType)")
-    let eligible = c.data.dtype == .int8 && c.offset == nil && c.scale.shape[1] == 1 && (c.scale.shape[0] == 1 || c.scale.shape[0] == c.rows)
+extension QuantMatrixCase: MatrixTestCase {
+  static var format: MatrixFormat { .quantized }
+
+  func expectDetails(_ matrix: QuantizedMatrix, context: String) {
+    #expect(matrix.dataType == data.dtype, "\(context): dataType \(matrix.dataType)")
+    #expect(matrix.weightType == scale.dtype, "\(context): weightType \(matrix.weightType)")
+    let eligible = data.dtype == .int8 && offset == nil && scale.shape[1] == 1 && (scale.shape[0] == 1 || scale.shape[0] == rows)
     #expect(matrix.supportsW8A8 == eligible, "\(context): supportsW8A8 \(matrix.supportsW8A8)")
-    let batch = r.int(1...3)
-    let xShape = batch == 1 && r.chance(0.5) ? [c.cols] : [batch, c.cols]
-    let x = try r.floatTensor(r.pick([.fp16, .fp32]), shape: xShape, ValueMix(special: r.chance(0.3) ? 0.02 : 0, wide: 0.01))
-    try MatrixHarness.checkCase(matrix, expected: expectedDense, format: .quantized, compressedBytes: c.compressedBytes,
-                                x: x, target: target, context: context)
   }
 
+  /// 1–3 rows (sometimes rank 1), fp16 or fp32; specials in a third of the cases.
+  func activations(_ r: inout SplitMix64) throws -> Tensor {
+    let batch = r.int(1...3)
+    let xShape = batch == 1 && r.chance(0.5) ? [cols] : [batch, cols]
+    return try r.floatTensor(r.pick([.fp16, .fp32]), shape: xShape, ValueMix(special: r.chance(0.3) ? 0.02 : 0, wide: 0.01))
+  }
+}
+
+@Suite("QuantizedMatrix on every target == reference, fused == dense(decompressed), W8A8")
+struct QuantizedMatrixTests {
   @Test("random data types, scale grids, offsets, shapes", .shrinking(false), arguments: SIMDTarget.compiled)
   func randomMatrices(target: SIMDTarget) async throws {
-    try await MatrixHarness.checkRandomCases(count: 150, target: target, make: { try QuantMatrixCase.make(&$0) }, check: Self.check)
+    try await MatrixHarness.checkRandomCases(count: 150, target: target, make: { try QuantMatrixCase.make(&$0) })
   }
 
   /// Every grid kind with every data type and offset kind (the random mix may under-sample
@@ -229,7 +225,7 @@ struct QuantizedMatrixTests {
         for offset in QuantMatrixCase.OffsetKind.allCases {
           let c = try QuantMatrixCase.make(&r, dataType: dataType, grid: grid, offset: offset)
           let target = r.pick(targets)
-          try Self.check(c, &r, target: target, label: "seed \(hex(seed)) (\(grid), \(dataType), offset \(offset))")
+          try MatrixHarness.check(c, &r, target: target, label: "seed \(hex(seed)) (\(grid), \(dataType), offset \(offset))")
         }
       }
     }
@@ -238,13 +234,10 @@ struct QuantizedMatrixTests {
   /// Long rows (many chunks, the multi-row blocks' steady state) with any grid.
   @Test("long rows (cols 127…700)", .shrinking(false), arguments: SIMDTarget.compiled)
   func longRows(target: SIMDTarget) async throws {
-    try requireSupported(target)
-    await Property.check(count: 8) { seed in
-      var r = SplitMix64(seed: seed)
+    try await MatrixHarness.checkRandomCases(count: 8, target: target, make: { r in
       let cols = r.pick([127, 128, 129, 255, 256, 257, 400, 512, 700])
-      let c = try QuantMatrixCase.make(&r, rows: r.int(1...40), cols: cols, maxWeights: 12000)
-      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
-    }
+      return try QuantMatrixCase.make(&r, rows: r.int(1...40), cols: cols, maxWeights: 12000)
+    })
   }
 
   /// The staged GEMV (int4/uint4 with fp16 scales whose blocks hold whole pairs of chunks: each
@@ -253,17 +246,14 @@ struct QuantizedMatrixTests {
   @Test("staged fp16 GEMV: int4/uint4 per row or per block of 32 or 64 columns", .shrinking(false),
         arguments: SIMDTarget.compiled)
   func stagedNibbleTables(target: SIMDTarget) async throws {
-    try requireSupported(target)
-    await Property.check(count: 16) { seed in
-      var r = SplitMix64(seed: seed)
+    try await MatrixHarness.checkRandomCases(count: 16, target: target, make: { r in
       let cols = r.pick([64, 65, 96, 128, 160, 256, 333, 448])
       let grid: QuantMatrixCase.Grid = cols % 32 == 0 ? r.pick([.perTensor, .perRow, .perBlock, .rowAndColumnBlocks]) : .perRow
-      let c = try QuantMatrixCase.make(
+      return try QuantMatrixCase.make(
         &r, dataType: r.pick([.int4, .uint4]), grid: grid, offset: r.pick([QuantMatrixCase.OffsetKind.none, .integer, .fp16]),
         rows: r.pick([4, 5, 8, 9, 13, 17]), cols: cols, block: cols % 64 == 0 && r.chance(0.5) ? 64 : 32,
         maxWeights: 20000)
-      try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
-    }
+    })
   }
 
   /// Every column count 1…35 and a few multi-chunk ones with odd row counts: chunk tails, and
@@ -276,7 +266,7 @@ struct QuantizedMatrixTests {
         let seed = UInt64(dataType.rawValue) << 16 | UInt64(cols)
         var r = SplitMix64(seed: seed)
         let c = try QuantMatrixCase.make(&r, dataType: dataType, rows: r.pick([1, 2, 3, 5, 7, 9, 17]), cols: cols)
-        try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
+        try MatrixHarness.check(c, &r, target: target, label: "seed \(hex(seed))")
       }
     }
   }
@@ -292,7 +282,7 @@ struct QuantizedMatrixTests {
         let c = try QuantMatrixCase.make(
           &r, dataType: dataType, grid: r.pick([.perBlock, .rowAndColumnBlocks]), rows: r.pick([1, 3, 8, 9]),
           cols: block * r.int(1...4), block: block)
-        try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
+        try MatrixHarness.check(c, &r, target: target, label: "seed \(hex(seed))")
       }
     }
   }
@@ -373,7 +363,7 @@ struct QuantizedMatrixTests {
       #expect(matches, "target \(target) \(label): decompress \(bits.map { hex(UInt64($0), width: 4) })")
       expectBits(decompressed, try c.referenceDense(), "target \(target) \(label): decompress vs reference")
       var r = SplitMix64(seed: 0xED6E)
-      try Self.check(c, &r, target: target, label: label)
+      try MatrixHarness.check(c, &r, target: target, label: label)
     }
     let f16 = { (bits: [UInt16], shape: [Int]) in try Tensor(fp16Bits: bits, shape: shape) }
     let f32 = { (bits: [UInt32], shape: [Int]) in try Tensor(fp32Bits: bits, shape: shape) }
@@ -483,15 +473,7 @@ struct QuantizedMatrixTests {
     let perRow = try Tensor(fp16Bits: [0x3C00, 0x3800], shape: [2, 1])
     let matrix = try QuantizedMatrix(data: weights, scale: perRow)
     let dense = try Reference.blockwiseShiftScale(data: weights, scale: perRow, offset: nil)
-    let operands: [(String, Tensor, DType)] = [
-      ("x of 2 columns for 3", try Tensor(floats: [1, 2], shape: [2]), .fp32),
-      ("x [2, 4] for 3 columns", try Tensor(floats: Array(repeating: 1, count: 8), shape: [2, 4]), .fp32),
-      ("x rank 3", try Tensor(floats: [1, 2, 3], shape: [1, 1, 3]), .fp32),
-      ("x scalar", try Tensor(floats: [1], shape: []), .fp32),
-      ("x int8", try Tensor(integers: [1, 2, 3], dtype: .int8, shape: [3]), .fp32),
-      ("y int8", try Tensor(floats: [1, 2, 3], shape: [3]), .int8),
-      ("y uint32", try Tensor(floats: [1, 2, 3], shape: [3]), .uint32),
-    ]
+    let operands = try MatrixHarness.invalidOperands()
     for (name, x, y) in operands {
       let reference = Outcome { try Reference.gemv(weights: dense, x: x, outputType: y) }
       let library = Outcome { try matrix.gemv(x, outputType: y) }
@@ -507,15 +489,10 @@ struct QuantizedMatrixTests {
   /// gemvW8A8 on every output type, and each batch row alone.
   static func checkW8A8(data: Tensor, scale: Tensor, x: Tensor, target: SIMDTarget, label: String) throws {
     let matrix = try QuantizedMatrix(data: data, scale: scale)
-    for yType in [DType.fp32, .fp16] {
-      let what = "\(label) target \(target) data \(data.shape) scale \(scale.dtype)\(scale.shape) x \(x.dtype)\(x.shape) y \(yType)"
-      let actual = try matrix.gemvW8A8(x, outputType: yType, target: target)
-      expectBits(actual, try Reference.gemvW8A8(data: data, scale: scale, x: x, outputType: yType), "\(what): W8A8 vs reference")
-      if x.rank == 2 {
-        let singles = try (0..<x.shape[0]).map { try matrix.gemvW8A8(x.row($0), outputType: yType, target: target) }
-        MatrixHarness.expectRows(actual, singles, "\(what): batch rows vs batch 1")
-      }
-    }
+    try MatrixHarness.expectProducts(
+      x: x, context: "\(label) target \(target) data \(data.shape) scale \(scale.dtype)\(scale.shape) W8A8",
+      reference: { try Reference.gemvW8A8(data: data, scale: scale, x: x, outputType: $0) },
+      product: { try matrix.gemvW8A8($0, outputType: $1, target: target) })
   }
 
   /// int8 weights (−128 and 127 favoured), per-row or per-tensor fp16/fp32 scales (sometimes

@@ -175,6 +175,22 @@ struct SparseMatrixCase: CustomStringConvertible {
 
 // MARK: - Properties
 
+extension SparseMatrixCase: MatrixTestCase {
+  static var format: MatrixFormat { .sparse }
+
+  func expectDetails(_ matrix: SparseMatrix, context: String) {
+    #expect(matrix.nonzeroCount == nonzeros, "\(context): nonzeroCount \(matrix.nonzeroCount)")
+    #expect(matrix.bits == lut.map { _ in values.dtype.bits }, "\(context): bits \(String(describing: matrix.bits))")
+    #expect(matrix.valueType == values.dtype, "\(context): valueType \(matrix.valueType)")
+  }
+
+  /// 1–3 rows (sometimes rank 1).
+  func activations(_ r: inout SplitMix64) throws -> Tensor {
+    let batch = r.int(1...3)
+    return try SparseMatrixTests.activations(&r, cols: cols, batch: batch, rank1: batch == 1 && r.chance(0.5))
+  }
+}
+
 @Suite("SparseMatrix on every target == reference chain, fused == dense(decompressed)")
 struct SparseMatrixTests {
   /// Activations: usually finite; sometimes ±Inf/NaN (0·Inf = NaN at pruned weights).
@@ -183,29 +199,9 @@ struct SparseMatrixTests {
     return try r.floatTensor(r.pick([DType.fp16, .fp32]), shape: rank1 ? [cols] : [batch, cols], mix)
   }
 
-  /// Every check of one case on one target; `label` names the seed.
-  static func check(_ c: SparseMatrixCase, _ r: inout SplitMix64, target: SIMDTarget, label: String) throws {
-    let context = "\(label) target \(target) \(c)"
-    let expectedDense = try c.referenceDense()
-    let matrix: SparseMatrix
-    do {
-      matrix = try c.matrix()
-    } catch {
-      Issue.record("\(context): the library rejected a valid chain: \(error)")
-      return
-    }
-    #expect(matrix.nonzeroCount == c.nonzeros, "\(context): nonzeroCount \(matrix.nonzeroCount)")
-    #expect(matrix.bits == c.lut.map { _ in c.values.dtype.bits }, "\(context): bits \(String(describing: matrix.bits))")
-    #expect(matrix.valueType == c.values.dtype, "\(context): valueType \(matrix.valueType)")
-    let batch = r.int(1...3)
-    let x = try activations(&r, cols: c.cols, batch: batch, rank1: batch == 1 && r.chance(0.5))
-    try MatrixHarness.checkCase(matrix, expected: expectedDense, format: .sparse, compressedBytes: c.compressedBytes,
-                                x: x, target: target, context: context)
-  }
-
   @Test("random shapes, densities, stored, LUT and quantized values", .shrinking(false), arguments: SIMDTarget.compiled)
   func randomMatrices(target: SIMDTarget) async throws {
-    try await MatrixHarness.checkRandomCases(count: 120, target: target, make: { try SparseMatrixCase.make(&$0) }, check: Self.check)
+    try await MatrixHarness.checkRandomCases(count: 120, target: target, make: { try SparseMatrixCase.make(&$0) })
   }
 
   /// Long rows (many 16-column chunks): the expand's steady state and the bounds-checked rows
@@ -215,7 +211,7 @@ struct SparseMatrixTests {
     try await MatrixHarness.checkRandomCases(count: 10, target: target, make: { r in
       let cols = r.pick([127, 128, 129, 255, 256, 257, 400, 512, 700])
       return try SparseMatrixCase.make(&r, rows: r.int(1...24), cols: cols)
-    }, check: Self.check)
+    })
   }
 
   /// Every column count 1…35 and a few multi-chunk ones, with fp16, fp32 and LUT values at
@@ -236,7 +232,7 @@ struct SparseMatrixTests {
         ]
         let values = choices[kind]
         let c = try SparseMatrixCase.make(&r, rows: rows, cols: cols, density: density, values: values)
-        try Self.check(c, &r, target: target, label: "seed \(hex(0x5A00_0000 + seed))")
+        try MatrixHarness.check(c, &r, target: target, label: "seed \(hex(0x5A00_0000 + seed))")
       }
     }
   }
@@ -251,7 +247,7 @@ struct SparseMatrixTests {
         var r = SplitMix64(seed: seed)
         let c = try SparseMatrixCase.make(
           &r, rows: r.pick([6, 8, 12, 24]), cols: r.pick([16, 24, 40, 48, 96]), values: .lut(bits: n, grouping: grouping))
-        try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
+        try MatrixHarness.check(c, &r, target: target, label: "seed \(hex(seed))")
       }
     }
   }
@@ -268,7 +264,7 @@ struct SparseMatrixTests {
         var r = SplitMix64(seed: seed)
         let c = try SparseMatrixCase.make(
           &r, rows: r.pick([3, 6, 8, 12]), cols: r.pick([16, 24, 40, 48, 96, 100]), values: .quantized(dtype, grid: grid))
-        try Self.check(c, &r, target: target, label: "seed \(hex(seed))")
+        try MatrixHarness.check(c, &r, target: target, label: "seed \(hex(seed))")
       }
     }
   }
@@ -292,7 +288,7 @@ struct SparseMatrixTests {
       let expected = bits.map { $0 == 1 ? nan : 0 }
       let gotBits = f16 ? got.fp16Bits().map(UInt32.init) : got.fp32Bits()
       #expect(gotBits == expected, "target \(target) f16 \(f16): \(gotBits.prefix(6).map { hex(UInt64($0), width: 8) })")
-      try Self.check(c, &r, target: target, label: "NaN offset and scale, f16 \(f16)")
+      try MatrixHarness.check(c, &r, target: target, label: "NaN offset and scale, f16 \(f16)")
     }
   }
 
