@@ -366,6 +366,12 @@ HWY_INLINE __m512i Fields64(const uint8_t* p, uint32_t n, uint32_t offset, uint3
                                       _mm512_permutexvar_epi8(_mm512_load_si512(steps.sources), packed));
 }
 
+// A 16-byte plane of a table (16 entries of one byte of the weights) in every 128-bit block, for
+// vpermb look-ups by indices whose bits 4-5 are not cleared.
+HWY_INLINE __m512i BroadcastPlane(const uint8_t* plane) {
+  return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(plane)));
+}
+
 // vpermt2b selectors interleaving two byte planes (low bytes, high bytes) into binary16 words 0-31
 // (lo) and 32-63 (hi).
 struct WordInterleave {

@@ -99,11 +99,8 @@ HWY_INLINE size_t GatherWide(const LutRun& run) {
 template <int kBits>
 HWY_INLINE size_t GatherNarrowF16(const LutRun& run) {
   constexpr size_t kStep = 64;
-  const auto plane = [&](size_t b) {
-    return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(run.planes + 16 * b)));
-  };
-  const __m512i low = plane(0);
-  const __m512i high = plane(1);
+  const __m512i low = BroadcastPlane(run.planes);
+  const __m512i high = BroadcastPlane(run.planes + 16);
   size_t i = 0;
   for (; i + kStep <= run.count; i += kStep) {
     const uint64_t bit = run.bit0 + uint64_t{i} * kBits;

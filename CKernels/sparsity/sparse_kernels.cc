@@ -35,6 +35,7 @@ class IndexFields {
         control_[offset][i] = static_cast<uint8_t>(offset + n * (i % 8));
       }
     }
+    std::memset(field_mask_, static_cast<int>((1u << n) - 1), sizeof(field_mask_));
 #else
     (void)n;
 #endif
@@ -71,9 +72,20 @@ class IndexFields {
   }
 
 #if HWY_TARGET == HWY_AVX3_DL
+  // `count` <= 64 indices of n <= 4 bits from non-zero nz on, one per byte lane (lanes from
+  // count on 0). Reads their bytes only (Fields64): any row, no bounds to check.
+  HWY_INLINE __m512i Load64(const SparseMatrixPlan& plan, uint64_t nz, uint32_t count) const {
+    const uint64_t bit = nz * plan.nbits;
+    const uint32_t bytes = static_cast<uint32_t>(((bit & 7) + uint64_t{count} * plan.nbits + 7) >> 3);
+    return _mm512_and_si512(
+        Fields64(plan.values + (bit >> 3), plan.nbits, static_cast<uint32_t>(bit & 7), bytes),
+        _mm512_load_si512(field_mask_));
+  }
+
  private:
   HWY_ALIGN uint8_t pair_[16];            // byte shuffle forming the window
   HWY_ALIGN uint8_t control_[8][16];      // multishift control per bit offset of field 0
+  alignas(64) uint8_t field_mask_[64];    // 2^n - 1 per lane (a load, not a broadcast per step)
 #endif
 };
 
@@ -148,26 +160,25 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
   }
 
 #if HWY_TARGET == HWY_AVX3_DL
-  // Two chunks of indices into fp16 byte planes: the step's popcount(bits) indices (Fields64,
-  // only their bytes), scattered to the mask by vpexpandb, looked up in both planes by vpermb
-  // zeroing the pruned lanes, interleaved into the 32 words by one vpermt2b, then widened. Per
-  // 32 columns about 12 shuffle uops, against ~20 for two passes of the 128-bit chunk path.
-  HWY_INLINE void LutPairF16(Cursor& cur, uint32_t bits, VecSpan<DF> w) const {
+  // The two byte planes (low, high bytes) of the binary16 weights of a step of up to 64 columns
+  // whose mask bits are m, count of them set: the indices from cur.nz on (IndexFields::Load64)
+  // scattered to the mask by vpexpandb, looked up by vpermb zeroing the pruned lanes (+0).
+  HWY_INLINE void StepPlanes(const Cursor& cur, uint64_t m, uint32_t count, __m512i& lo,
+                             __m512i& hi) const {
     const uint8_t* planes = plan.byte_planes.data() + cur.table;
+    const __m512i idx = _mm512_maskz_expand_epi8(m, fields_.Load64(plan, cur.nz, count));
+    lo = _mm512_maskz_permutexvar_epi8(m, idx, BroadcastPlane(planes));
+    hi = _mm512_maskz_permutexvar_epi8(m, idx, BroadcastPlane(planes + 16));
+  }
+
+  // Two chunks of indices into fp16 byte planes: StepPlanes, one vpermt2b into the 32 words,
+  // widened. Per 32 columns about 12 shuffle uops, against ~20 for two passes of the 128-bit
+  // chunk path.
+  HWY_INLINE void LutPairF16(Cursor& cur, uint32_t bits, VecSpan<DF> w) const {
     const uint32_t count = hwy::PopCount(bits);
-    const uint64_t bit = cur.nz * plan.nbits;
-    const uint32_t bytes = static_cast<uint32_t>(((bit & 7) + uint64_t{count} * plan.nbits + 7) >> 3);
-    const __m512i fields = _mm512_and_si512(
-        Fields64(plan.values + (bit >> 3), plan.nbits, static_cast<uint32_t>(bit & 7), bytes),
-        _mm512_set1_epi8(static_cast<char>((1u << plan.nbits) - 1)));
-    const __mmask64 m = bits;
-    const __m512i idx = _mm512_maskz_expand_epi8(m, fields);
-    const auto plane = [&](size_t b) {
-      return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(planes + 16 * b)));
-    };
-    const __m512i words = _mm512_permutex2var_epi8(_mm512_maskz_permutexvar_epi8(m, idx, plane(0)),
-                                                   _mm512_load_si512(kWordInterleave.lo),
-                                                   _mm512_maskz_permutexvar_epi8(m, idx, plane(1)));
+    __m512i lo, hi;
+    StepPlanes(cur, bits, count, lo, hi);
+    const __m512i words = _mm512_permutex2var_epi8(lo, _mm512_load_si512(kWordInterleave.lo), hi);
     w[0] = WidenF16(hn::Vec<DU16>{_mm512_castsi512_si256(words)});
     w[1] = WidenF16(hn::Vec<DU16>{_mm512_extracti64x4_epi64(words, 1)});
     cur.nz += count;
@@ -205,15 +216,10 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
   static constexpr bool kRawSteps = HWY_TARGET == HWY_AVX3_DL && kLut && kPlanes && kF16;
 
 #if HWY_TARGET == HWY_AVX3_DL
-  // The indices + 1 scattered to the step's mask by vpexpandb (0: a pruned lane), looked up in
-  // planes that hold +0 before the entries, the two planes interleaved into binary16 words by
-  // vpermt2b: the bits ExpandRaw stores. From chunk 0 of cur's row; returns the chunks done.
+  // 64 columns a step (StepPlanes, StoreWords64): the bits ExpandRaw stores. From chunk 0 of
+  // cur's row while the step's mask bits start on a byte; returns the chunks done.
   HWY_INLINE size_t ExpandRawSteps(Cursor& cur, size_t full, uint8_t* row) const {
     static_assert(kRawSteps, "fp16 weights with byte planes");
-    const uint8_t* planes = plan.byte_planes.data() + cur.table;
-    const __m512i low = _mm512_maskz_expandloadu_epi8(0x1FFFE, planes);
-    const __m512i high = _mm512_maskz_expandloadu_epi8(0x1FFFE, planes + 16);
-    const __m512i field = _mm512_set1_epi8(static_cast<char>((1u << plan.nbits) - 1));
     size_t c = 0;
     for (; c + 4 <= full; c += 4) {
       const uint64_t byte = cur.bit >> 3;
@@ -222,13 +228,9 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
       uint64_t m;
       std::memcpy(&m, plan.mask + byte, 8);
       const uint32_t count = static_cast<uint32_t>(hwy::PopCount(m));
-      // Only the step's index bytes are read: any row, no bounds to check.
-      const uint64_t bit = cur.nz * plan.nbits;
-      const uint32_t bytes = static_cast<uint32_t>(((bit & 7) + uint64_t{count} * plan.nbits + 7) >> 3);
-      const __m512i fields = _mm512_and_si512(
-          Fields64(plan.values + (bit >> 3), plan.nbits, static_cast<uint32_t>(bit & 7), bytes), field);
-      const __m512i idx = _mm512_maskz_expand_epi8(m, _mm512_add_epi8(fields, _mm512_set1_epi8(1)));
-      StoreWords64(_mm512_permutexvar_epi8(idx, low), _mm512_permutexvar_epi8(idx, high), row + c * 32);
+      __m512i lo, hi;
+      StepPlanes(cur, m, count, lo, hi);
+      StoreWords64(lo, hi, row + c * 32);
       cur.nz += count;
       cur.bit += 64;
     }
