@@ -353,13 +353,18 @@ alignas(64) constexpr FieldSteps kFieldSteps[5] = {FieldSteps::Make(0), FieldSte
                                                     FieldSteps::Make(2), FieldSteps::Make(3),
                                                     FieldSteps::Make(4)};
 
+// The first `count` <= 64 bytes at p (the others 0); reads those bytes only.
+HWY_INLINE __m512i LoadBytes64(const uint8_t* p, uint32_t count) {
+  return _mm512_maskz_loadu_epi8(_bzhi_u64(~uint64_t{0}, count), p);
+}
+
 // Fields 0-63 of n = 1..4 bits starting `offset` (0-7) bits into p, field i in the low n bits of
 // byte lane i (the bits above are field i + 1's). Reads the first `bytes` (<= 33) bytes of p only,
 // so a step may end at its buffer's end; lanes whose bits lie past them read zeros. One byte
 // permute and one vpmultishiftqb.
 HWY_INLINE __m512i Fields64(const uint8_t* p, uint32_t n, uint32_t offset, uint32_t bytes) {
   const FieldSteps& steps = kFieldSteps[n];
-  const __m512i packed = _mm512_maskz_loadu_epi8((uint64_t{1} << bytes) - 1, p);
+  const __m512i packed = LoadBytes64(p, bytes);
   const __m512i shifts = _mm512_add_epi8(_mm512_load_si512(steps.shifts),
                                          _mm512_set1_epi8(static_cast<char>(offset)));
   return _mm512_multishift_epi64_epi8(shifts,
@@ -393,6 +398,16 @@ HWY_INLINE void StoreWords64(__m512i low, __m512i high, void* out) {
   uint8_t* bytes = static_cast<uint8_t*>(out);
   _mm512_storeu_si512(bytes, _mm512_permutex2var_epi8(low, _mm512_load_si512(kWordInterleave.lo), high));
   _mm512_storeu_si512(bytes + 64, _mm512_permutex2var_epi8(low, _mm512_load_si512(kWordInterleave.hi), high));
+}
+
+// The same 64 words widened to four fp32 vectors, columns in lane order.
+HWY_INLINE void WidenWords64(__m512i low, __m512i high, VecSpan<DF> w) {
+  const __m512i a = _mm512_permutex2var_epi8(low, _mm512_load_si512(kWordInterleave.lo), high);
+  const __m512i b = _mm512_permutex2var_epi8(low, _mm512_load_si512(kWordInterleave.hi), high);
+  w[0] = WidenF16(hn::Vec<DU16>{_mm512_castsi512_si256(a)});
+  w[1] = WidenF16(hn::Vec<DU16>{_mm512_extracti64x4_epi64(a, 1)});
+  w[2] = WidenF16(hn::Vec<DU16>{_mm512_castsi512_si256(b)});
+  w[3] = WidenF16(hn::Vec<DU16>{_mm512_extracti64x4_epi64(b, 1)});
 }
 #endif
 

@@ -33,12 +33,13 @@ void DecompressNibblesF16(const QuantMatrixPlan& plan, uint8_t* out, size_t r0, 
   for (size_t r = r0; r < r1; ++r) {
     uint16_t* row_out = reinterpret_cast<uint16_t*>(out) + r * plan.cols;
     const uint64_t element0 = uint64_t{r} * plan.cols;
+    const auto cur = dec.Begin(r);
     size_t s = 0;
     for (; element0 % 2 == 0 && s < steps; ++s) {
       const uint64_t byte = (element0 + s * kStep) / 2;
       if (byte + kReadBytes > plan.data_bytes) break;
       HWY_ALIGN uint8_t planes[32];
-      dec.BlockPlanesF16(r, 2 * s, planes);
+      dec.BlockPlanesF16(cur, 2 * s, planes);
       for (size_t k = 0; k < kStep; k += kCall) {
         Lookup4Planes16(plan.data + byte + k / 2, planes, row_out + s * kStep + k);
       }

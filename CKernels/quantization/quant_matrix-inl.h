@@ -98,19 +98,30 @@ WK_DECODE_INLINE void LoadChunkInts(const T* p, VecSpan<DI> out) {
   }
 }
 
-// The 16 weights of chunk c of row r from their integers qi (grid fits kLayout). round_f16 is
-// the grid's (a constant where the caller knows it), or false for decompression, which rounds
-// once when it stores. kNaNRule (decompression): a NaN difference (a NaN float offset) wins over
-// a NaN scale, whichever the hardware would return.
+// The Sc scales and offsets of weight row r's block row. Fixed along a row, so decoders keep
+// them in the row's cursor: found per chunk, the division and its guard were a third of
+// sparse50-int8's loop instructions.
+struct ScaleRow {
+  const float* scale;
+  const float* offset;
+};
+
+HWY_INLINE ScaleRow ScaleRowOf(const QuantScaleGrid& grid, size_t r) {
+  // Per-row scales are the common case: skip the division (tens of cycles on Zen 3).
+  const size_t at = (grid.rows_per_block == 1 ? r : r / grid.rows_per_block) * grid.scale_cols;
+  return ScaleRow{grid.scale.data() + at, grid.offset.data() + at};
+}
+
+// The 16 weights of chunk c of a row from their integers qi (grid fits kLayout; row: the row's
+// ScaleRowOf). round_f16 is the grid's (a constant where the caller knows it), or false for
+// decompression, which rounds once when it stores. kNaNRule (decompression): a NaN difference (a
+// NaN float offset) wins over a NaN scale, whichever the hardware would return.
 template <ScaleLayout kLayout, bool kNaNRule = false>
-WK_DECODE_INLINE void DequantizeChunk(const QuantScaleGrid& grid, bool round_f16, size_t r,
+WK_DECODE_INLINE void DequantizeChunk(const QuantScaleGrid& grid, ScaleRow row, bool round_f16,
                                       size_t c, VecSpan<DI> qi, VecSpan<DF> w) {
   const DF df;
-  // Per-row scales are the common case: skip the division (tens of cycles per chunk on Zen 3).
-  const size_t block_row = grid.rows_per_block == 1 ? r : r / grid.rows_per_block;
-  const size_t row = block_row * grid.scale_cols;
-  const float* scale = grid.scale.data() + row;
-  const float* offset = grid.offset.data() + row;
+  const float* scale = row.scale;
+  const float* offset = row.offset;
   VecArray<DF, kVecs> s;
   VecArray<DF, kVecs> o;
   if (kLayout == ScaleLayout::kRow) {
@@ -214,13 +225,16 @@ struct QuantMatrixDecoder {
   explicit QuantMatrixDecoder(const QuantMatrixPlan& p)
       : plan(p), prefetch(uint64_t{p.cols} * kElementBits, kBlockRows) {}
 
-  using Cursor = size_t;
-  Cursor Begin(size_t r) const { return r; }
+  struct Cursor {
+    size_t r;
+    ScaleRow scales;
+  };
+  Cursor Begin(size_t r) const { return Cursor{r, ScaleRowOf(plan.grid, r)}; }
   // A full chunk never reads outside its own bytes: no over-read, no safe rows needed.
   size_t FastRows() const { return plan.rows; }
 
-  HWY_INLINE void Prefetch(size_t r, size_t c) const {
-    prefetch.At(plan.data, uint64_t{plan.cols} * kElementBits, r,
+  HWY_INLINE void Prefetch(const Cursor& cur, size_t c) const {
+    prefetch.At(plan.data, uint64_t{plan.cols} * kElementBits, cur.r,
                 uint64_t{c} * kChunk * kElementBits);
   }
 
@@ -230,36 +244,34 @@ struct QuantMatrixDecoder {
     PrefetchLines(plan.data, (uint64_t{r} * plan.cols + c * kChunk) * kElementBits / 8,
                   kPanelCols * kElementBits / 8);
     if constexpr (kLayout == ScaleLayout::kChunk) {
-      const QuantScaleGrid& grid = plan.grid;
-      const size_t block_row = grid.rows_per_block == 1 ? r : r / grid.rows_per_block;
-      const size_t at = block_row * grid.scale_cols + grid.chunk_block[c];
-      hwy::Prefetch(grid.scale.data() + at);
-      hwy::Prefetch(grid.offset.data() + at);
+      const ScaleRow row = ScaleRowOf(plan.grid, r);
+      hwy::Prefetch(row.scale + plan.grid.chunk_block[c]);
+      hwy::Prefetch(row.offset + plan.grid.chunk_block[c]);
     }
   }
 
   template <bool kSafe>
-  HWY_INLINE void DecodeStep(size_t r, size_t c, VecSpan<DF> w) const {
+  HWY_INLINE void DecodeStep(const Cursor& cur, size_t c, VecSpan<DF> w) const {
     if constexpr (kTable) {
       const DF df;
       const DU du;
       VecArray<DI, kVecs> qi;
       for (size_t j = 0; j < kVecs; ++j) qi[j] = hn::LoadU(DI(), kNibbleValues<T>.q + j * kLanes);
       VecArray<DF, kVecs> values;
-      DequantizeChunk<kLayout, kExact>(plan.grid, kF16, r, c, qi, values);
+      DequantizeChunk<kLayout, kExact>(plan.grid, cur.scales, kF16, c, qi, values);
       HWY_ALIGN uint32_t table[kChunk];
       for (size_t j = 0; j < kVecs; ++j) {
         hn::Store(hn::BitCast(du, VF(values[j])), du, table + j * kLanes);
       }
       for (size_t s = 0; s < kStepChunks; ++s) {
         VecArray<DI, kVecs> idx;
-        WidenChunkInts<uint8_t>(UnpackNibbles<uint8_t>(ChunkBits(r, c + s)), idx);
+        WidenChunkInts<uint8_t>(UnpackNibbles<uint8_t>(ChunkBits(cur.r, c + s)), idx);
         for (size_t j = 0; j < kVecs; ++j) {
           w[s * kVecs + j] = hn::BitCast(df, Lookup<4>(table, hn::BitCast(du, VI(idx[j]))));
         }
       }
     } else {
-      Decode<kSafe>(r, c, w);
+      Decode<kSafe>(cur, c, w);
     }
   }
 
@@ -274,19 +286,19 @@ struct QuantMatrixDecoder {
   static constexpr size_t F16Offset(size_t s, size_t j) { return SplitOffset<2>(s, j); }
   bool F16Steps() const { return QuantHalfWeights(plan); }
 
-  WK_DECODE_INLINE void DecodeStepF16(size_t r, size_t c, uint16_t* out) const {
+  WK_DECODE_INLINE void DecodeStepF16(const Cursor& cur, size_t c, uint16_t* out) const {
     HWY_ALIGN uint8_t planes[32];
-    BlockPlanesF16(r, c, planes);
-    Lookup4PlanesSplit<2>(plan.data + (uint64_t{r} * plan.cols + c * kChunk) / 2, planes, out);
+    BlockPlanesF16(cur, c, planes);
+    Lookup4PlanesSplit<2>(plan.data + (uint64_t{cur.r} * plan.cols + c * kChunk) / 2, planes, out);
   }
 
   // Table path: byte planes of the binary16 weights nibbles 0 ... 15 stand for in the block of
-  // chunk c of row r.
-  WK_DECODE_INLINE void BlockPlanesF16(size_t r, size_t c, uint8_t* planes) const {
+  // chunk c of the cursor's row.
+  WK_DECODE_INLINE void BlockPlanesF16(const Cursor& cur, size_t c, uint8_t* planes) const {
     VecArray<DI, kVecs> qi;
     for (size_t j = 0; j < kVecs; ++j) qi[j] = hn::LoadU(DI(), kNibbleValues<T>.q + j * kLanes);
     VecArray<DF, kVecs> w;
-    DequantizeChunk<kLayout, kExact>(plan.grid, false, r, c, qi, w);
+    DequantizeChunk<kLayout, kExact>(plan.grid, cur.scales, false, c, qi, w);
     HWY_ALIGN uint16_t values[kChunk];
     for (size_t j = 0; j < kVecs; ++j) hn::Store(RoundToF16(VF(w[j])), DU16(), values + j * kLanes);
     F16Planes(values, planes);
@@ -303,19 +315,19 @@ struct QuantMatrixDecoder {
   }
 
   template <bool kSafe>
-  HWY_INLINE void Decode(size_t r, size_t c, VecSpan<DF> w) const {
+  HWY_INLINE void Decode(const Cursor& cur, size_t c, VecSpan<DF> w) const {
     VecArray<DI, kVecs> qi;
     if constexpr (kNibbles) {
-      WidenChunkInts<T>(UnpackNibbles<T>(ChunkBits(r, c)), qi);
+      WidenChunkInts<T>(UnpackNibbles<T>(ChunkBits(cur.r, c)), qi);
     } else {
-      const uint64_t element = uint64_t{r} * plan.cols + c * kChunk;
+      const uint64_t element = uint64_t{cur.r} * plan.cols + c * kChunk;
       LoadChunkInts(reinterpret_cast<const T*>(plan.data + element), qi);
     }
-    DequantizeChunk<kLayout, kExact>(plan.grid, kF16, r, c, qi, w);
+    DequantizeChunk<kLayout, kExact>(plan.grid, cur.scales, kF16, c, qi, w);
   }
 
-  HWY_INLINE void DecodeTail(size_t r, size_t c, VecSpan<DF> w) const {
-    const uint64_t element = uint64_t{r} * plan.cols + c * kChunk;
+  HWY_INLINE void DecodeTail(const Cursor& cur, size_t c, VecSpan<DF> w) const {
+    const uint64_t element = uint64_t{cur.r} * plan.cols + c * kChunk;
     const size_t valid = plan.cols - c * kChunk;
     HWY_ALIGN T t[kChunk] = {};
     for (size_t i = 0; i < valid; ++i) {
@@ -324,7 +336,7 @@ struct QuantMatrixDecoder {
     }
     VecArray<DI, kVecs> qi;
     LoadChunkInts(t, qi);
-    DequantizeChunk<kLayout, kExact>(plan.grid, kF16, r, c, qi, w);
+    DequantizeChunk<kLayout, kExact>(plan.grid, cur.scales, kF16, c, qi, w);
   }
 };
 

@@ -166,6 +166,20 @@ HWY_INLINE uint32_t ChunkMaskBits(const uint8_t* mask, size_t mask_bytes, uint64
   return static_cast<uint32_t>((word >> (bit & 7)) & ((uint64_t{1} << (16 * kChunks)) - 1));
 }
 
+#if HWY_TARGET == HWY_AVX3_DL
+// The mask bits of a 64-column step at stream bit `bit`, reading only the bytes they span: a
+// step inside the matrix needs no bounds check. The bit offset is fixed along a row (steps
+// advance 64 bits), so its branch predicts.
+HWY_INLINE uint64_t StepMaskBits64(const uint8_t* mask, uint64_t bit) {
+  const uint8_t* p = mask + (bit >> 3);
+  const uint32_t offset = static_cast<uint32_t>(bit & 7);
+  uint64_t word;
+  std::memcpy(&word, p, 8);
+  if (offset != 0) word = (word >> offset) | (uint64_t{p[8]} << (64 - offset));
+  return word;
+}
+#endif
+
 // Byte selectors that scatter a chunk's packed one-byte values to the set bits of its mask
 // `bits`: lane i selects its non-zero's ordinal; pruned lanes have bit 7 set (select zero).
 HWY_INLINE hn::Vec<D8x16> ChunkExpandPattern(uint32_t bits) {
@@ -207,6 +221,12 @@ HWY_INLINE uint64_t NibblesAt(const uint8_t* p, uint64_t odd) {
 
 // Zeroes the weights of a chunk whose mask bit is clear (sparse_to_dense writes +0 there).
 WK_DECODE_INLINE void ZeroUnmasked(uint32_t bits, VecSpan<DF> w) {
+#if HWY_TARGET <= HWY_AVX3
+  // The bits are the lane mask: one kmov (the expand's), where testing lane bits took a
+  // broadcast and a vptestmd, two more port-5 uops per chunk on Intel cores.
+  static_assert(kVecs == 1, "a chunk is one 512-bit vector");
+  w[0] = hn::IfThenElseZero(hn::Mask<DF>{static_cast<__mmask16>(bits)}, VF(w[0]));
+#else
   const DF df;
   const DU du;
   alignas(64) static constexpr uint32_t kLaneBit[kChunk] = {
@@ -217,6 +237,7 @@ WK_DECODE_INLINE void ZeroUnmasked(uint32_t bits, VecSpan<DF> w) {
     const auto set = hn::TestBit(b, hn::Load(du, kLaneBit + j * kLanes));
     w[j] = hn::IfThenElseZero(hn::RebindMask(df, set), VF(w[j]));
   }
+#endif
 }
 
 // The mask side of every sparse matrix decoder (the interface of simd-inl.h's GemvRowBlock):

@@ -34,14 +34,14 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
   struct Cursor {
     uint64_t bit;  // mask stream position of the next chunk
     uint64_t nz;   // ordinal of the next non-zero
-    size_t row;
+    ScaleRow scales;
   };
 
   using SparseMaskDecoder<SparseQuantDecoder>::SparseMaskDecoder;
   using SparseMaskDecoder<SparseQuantDecoder>::plan;
 
   HWY_INLINE Cursor Begin(size_t r) const {
-    return Cursor{static_cast<uint64_t>(r) * plan.cols, plan.row_start[r], r};
+    return Cursor{static_cast<uint64_t>(r) * plan.cols, plan.row_start[r], ScaleRowOf(plan.quant, r)};
   }
 
   HWY_INLINE void Prefetch(const Cursor& cur, size_t) const {
@@ -55,7 +55,7 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
     cur.nz += hwy::PopCount(bits);
     VecArray<DI, kVecs> qi;
     WidenChunkInts<T>(q, qi);
-    DequantizeChunk<kLayout, kExact>(plan.quant, kF16, cur.row, c, qi, w);
+    DequantizeChunk<kLayout, kExact>(plan.quant, cur.scales, kF16, c, qi, w);
     ZeroUnmasked(bits, w);
   }
 

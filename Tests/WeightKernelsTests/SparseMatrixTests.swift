@@ -252,6 +252,24 @@ struct SparseMatrixTests {
     }
   }
 
+  /// Sparse + LUT of at most 4 bits with one column group, which AVX3_DL decodes 64 columns a
+  /// step: rows whose mask bits start at every bit offset, so that a step's mask word straddles
+  /// bytes.
+  @Test("sparse + LUT: 64-column steps at every mask bit offset", arguments: SIMDTarget.compiled)
+  func lutStepsAtEveryBitOffset(target: SIMDTarget) throws {
+    try requireSupported(target)
+    for n in 1...4 {
+      for cols in [71, 129, 203] {
+        for k in 0..<4 {
+          let seed = UInt64(0x5C00_0000 + n << 16 + cols << 4 + k)
+          var r = SplitMix64(seed: seed)
+          let c = try SparseMatrixCase.make(&r, rows: 9, cols: cols, values: .lut(bits: n, grouping: k % 2))
+          try MatrixHarness.check(c, &r, target: target, label: "seed \(hex(seed))")
+        }
+      }
+    }
+  }
+
   /// Sparse + quantized: every data type × every scale grid, fp16 and fp32 scales, random
   /// offsets; a pruned weight stays +0 even where its block's offset makes 0 dequantize to
   /// non-zero.
