@@ -157,13 +157,9 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
       return;
     }
     if constexpr (kQuadSteps) {
-      const uint64_t m = StepMaskBits64(plan.mask, cur.bit);
-      cur.bit += 4 * kChunk;
-      const uint32_t count = static_cast<uint32_t>(hwy::PopCount(m));
       __m512i lo, hi;
-      StepPlanes(cur, m, count, lo, hi);
+      StepPlanes(cur, lo, hi);
       WidenWords64(lo, hi, w);
-      cur.nz += count;
       return;
     }
 #endif
@@ -171,15 +167,18 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
   }
 
 #if HWY_TARGET == HWY_AVX3_DL
-  // The two byte planes (low, high bytes) of the binary16 weights of a step of up to 64 columns
-  // whose mask bits are m, count of them set: the indices from cur.nz on (IndexFields::Load64)
-  // scattered to the mask by vpexpandb, looked up by vpermb zeroing the pruned lanes (+0).
-  HWY_INLINE void StepPlanes(const Cursor& cur, uint64_t m, uint32_t count, __m512i& lo,
-                             __m512i& hi) const {
+  // The two byte planes (low, high bytes) of the binary16 weights of cur's next 64 columns, cur
+  // advanced past them: the step's mask bits, its indices (IndexFields::Load64) scattered to
+  // them by vpexpandb, looked up by vpermb zeroing the pruned lanes (+0).
+  HWY_INLINE void StepPlanes(Cursor& cur, __m512i& lo, __m512i& hi) const {
+    const uint64_t m = StepMaskBits64(plan.mask, cur.bit);
+    const uint32_t count = static_cast<uint32_t>(hwy::PopCount(m));
     const uint8_t* planes = plan.byte_planes.data() + cur.table;
     const __m512i idx = _mm512_maskz_expand_epi8(m, fields_.Load64(plan, cur.nz, count));
     lo = _mm512_maskz_permutexvar_epi8(m, idx, BroadcastPlane(planes));
     hi = _mm512_maskz_permutexvar_epi8(m, idx, BroadcastPlane(planes + 16));
+    cur.bit += 4 * kChunk;
+    cur.nz += count;
   }
 #endif
 
@@ -218,13 +217,9 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
     size_t c = 0;
     for (; c + 4 <= full; c += 4) {
       Prefetch(cur, c);
-      const uint64_t m = StepMaskBits64(plan.mask, cur.bit);
-      const uint32_t count = static_cast<uint32_t>(hwy::PopCount(m));
       __m512i lo, hi;
-      StepPlanes(cur, m, count, lo, hi);
+      StepPlanes(cur, lo, hi);
       StoreWords64(lo, hi, row + c * 32);
-      cur.nz += count;
-      cur.bit += 64;
     }
     return c;
   }
