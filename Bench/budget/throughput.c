@@ -137,6 +137,15 @@ enum { kIters = 10000000 };
 #define LUT4_ROW(a, b)                                                                          \
   "vpmultishiftqb (%%rsi)%{1to8%},%%zmm15,%%zmm" #a "\n\tvpermd 64(%%rsi),%%zmm" #a ",%%zmm" #a \
   "\n\tvfmadd231ps %%zmm" #a ",%%zmm14,%%zmm" #b "\n\t"
+// The same with the fields on the shift pipe: lut4's paired order (qword broadcast, one vpsrlvq)
+// and lut2's (dword broadcast, one vpsrlvd).
+#define LUT4_ROW_Q(a, b)                                                                          \
+  "vpbroadcastq (%%rsi),%%zmm" #a "\n\tvpsrlvq %%zmm15,%%zmm" #a ",%%zmm" #a                    \
+  "\n\tvpermd 64(%%rsi),%%zmm" #a ",%%zmm" #a "\n\tvfmadd231ps %%zmm" #a ",%%zmm14,%%zmm" #b "\n\t"
+#define LUT2_ROW_D(a, b)                                                                          \
+  "vpbroadcastd (%%rsi),%%zmm" #a "\n\tvpsrlvd %%zmm15,%%zmm" #a ",%%zmm" #a                    \
+  "\n\tvpermd 64(%%rsi),%%zmm" #a ",%%zmm" #a "\n\tvfmadd231ps %%zmm" #a ",%%zmm14,%%zmm" #b "\n\t"
+#define SRLVQ_ZA(a, b) Z(a, "vpsrlvq %%zmm15,%%zmm14,")
 #define LUT4_ROW_PF(a, b) "prefetcht0 0x600(%%rsi)\n\t" LUT4_ROW(a, b)
 #define FMA_CHAIN(a, b) "vfmadd231ps %%zmm14,%%zmm15,%%zmm0\n\t"
 #define DPBUSD_CHAIN(a, b) "vpdpbusd %%zmm14,%%zmm15,%%zmm0\n\t"
@@ -278,6 +287,11 @@ avx512(void) {
   TIME_SETUP("fma + vpmultishiftqb + vpermd zmm", 4, "triple", "", X4(FMA_ZB) X4(MSHIFT_ZA) X4(PERMD_Z));
   TIME_SETUP("lut4 row step: multishift, vpermd, fma", 4, "row step", "", X4(LUT4_ROW));
   TIME_SETUP("same with a prefetcht0", 4, "row step", "", X4(LUT4_ROW_PF));
+  TIME_SETUP("fma + vpsrlvq + vpermd zmm", 4, "triple", "", X4(FMA_ZB) X4(SRLVQ_ZA) X4(PERMD_Z));
+  TIME_SETUP("lut4 paired row step: broadcast, vpsrlvq, vpermd, fma", 4, "row step", "", X4(LUT4_ROW_Q));
+  TIME_SETUP("lut2 row step: broadcast, vpsrlvd, vpermd, fma", 4, "row step", "", X4(LUT2_ROW_D));
+  PZ("vpermd zmm + vpmultishiftqb zmm", PERMD_Z, MSHIFT_Z);
+  PZ("vpermd zmm + vpsrlvq zmm", PERMD_Z, SRLVQ_ZA);
   TIME_SETUP("sparse50 vector part (64 weights)", 1, "iteration",
              "mov $0x5555,%%r12d\n\tmov $0xffff,%%edx\n\t", SPARSE_STEP);
   PZ("vpermb zmm + vpdpbusd zmm", PERMB_Z, DPBUSD_Z);

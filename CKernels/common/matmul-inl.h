@@ -21,6 +21,11 @@
 //   bool F16Steps() const;  // whether this matrix's weights are binary16
 //   void DecodeStepF16(Cursor&, size_t chunk, uint16_t* out) const;  // DecodeStep<false>'s bits
 //   static constexpr bool kF16Panels;  // the batch product's panels decode through it (faster)
+// Optionally, decoders whose GEMV steps come out cheapest in paired order (PairedColumn,
+// gemv_operands.h; 16-lane targets):
+//   static constexpr bool kPairedSteps = true;
+//   void DecodeStepPaired(Cursor&, size_t chunk, VecSpan<DF> w) const;  // DecodeStep<false>'s
+//                                                                       // lanes in paired order
 // Optionally, from the row index alone:
 //   void PrefetchPanel(size_t row, size_t chunk) const;  // what row's chunks [chunk, chunk + 16) read
 // which the batch product then calls once per panel row instead of Prefetch per step.
@@ -75,6 +80,40 @@ struct HasF16Panels : std::false_type {};
 template <class Decoder>
 struct HasF16Panels<Decoder, std::void_t<decltype(Decoder::kF16Panels)>>
     : std::bool_constant<HasF16Steps<Decoder>::value && Decoder::kF16Panels> {};
+
+template <class Decoder, class = void>
+struct HasPairedSteps : std::false_type {};
+template <class Decoder>
+struct HasPairedSteps<Decoder, std::void_t<decltype(Decoder::kPairedSteps)>>
+    : std::bool_constant<Decoder::kPairedSteps> {};
+
+// Paired steps meet x permuted alike, one chunk at a time as it is loaded (one permute per chunk
+// and block of rows): lane p of an accumulator then holds the partial of column PairedColumn(p),
+// and goes back to lane PairedColumn(p) before any other chunk is added. Both moves permute lanes;
+// no bit changes.
+struct PairedLanes {
+  alignas(64) int32_t to_paired[16];
+  alignas(64) int32_t to_natural[16];
+
+  static constexpr PairedLanes Make() {
+    PairedLanes t{};
+    for (size_t p = 0; p < 16; ++p) {
+      t.to_paired[p] = static_cast<int32_t>(PairedColumn(p));
+      t.to_natural[p] = static_cast<int32_t>(SplitColumn(p));
+    }
+    return t;
+  }
+};
+
+constexpr PairedLanes kPairedLanes = PairedLanes::Make();
+
+// kToPaired: natural to paired order, else back.
+template <bool kToPaired, size_t kL = kLanes>
+HWY_INLINE VF PermutePaired(VF v) {
+  static_assert(kL == 16, "paired steps exist for 16-lane targets");
+  return hn::TableLookupLanes(
+      v, hn::SetTableIndices(DF(), kToPaired ? kPairedLanes.to_paired : kPairedLanes.to_natural));
+}
 
 // Rows per staged block: the accumulators of 4 rows and one step of x fill 12 of AVX2's 16
 // registers.
@@ -168,17 +207,25 @@ HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, flo
     for (size_t j = 0; j < kVecs; ++j) acc[r * kVecs + j] = hn::Zero(df);
   }
   const size_t full = x.cols / kChunk;
+  constexpr bool kPaired = HasPairedSteps<Decoder>::value && !kSafe && !kStaged;
   size_t c = 0;
   if constexpr (kStaged) c = GemvStagedSteps<kRows>(dec, cur, x, acc);
   for (; !kStaged && c + kStep <= full; c += kStep) {
     VecArray<DF, kStep * kVecs> xv;
 #pragma clang loop unroll(full)
-    for (size_t s = 0; s < kStep; ++s) x.Load(c + s, xv + s * kVecs);
+    for (size_t s = 0; s < kStep; ++s) {
+      x.Load(c + s, xv + s * kVecs);
+      if constexpr (kPaired) xv[s] = PermutePaired<true>(xv[s]);
+    }
 #pragma clang loop unroll(full)
     for (size_t r = 0; r < kRows; ++r) {
       VecArray<DF, kStep * kVecs> w;
       dec.Prefetch(cur[r], c);
-      dec.template DecodeStep<kSafe>(cur[r], c, w);
+      if constexpr (kPaired) {
+        dec.DecodeStepPaired(cur[r], c, w);
+      } else {
+        dec.template DecodeStep<kSafe>(cur[r], c, w);
+      }
       // Chunk by chunk: partial j receives its columns in increasing order.
 #pragma clang loop unroll(full)
       for (size_t s = 0; s < kStep; ++s) {
@@ -189,6 +236,10 @@ HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, flo
         }
       }
     }
+  }
+  if constexpr (kPaired) {
+#pragma clang loop unroll(full)
+    for (size_t r = 0; r < kRows; ++r) acc[r] = PermutePaired<false>(acc[r]);
   }
   VecArray<DF, kVecs> xv;
   VecArray<DF, kVecs> w;

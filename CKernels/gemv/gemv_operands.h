@@ -23,6 +23,10 @@ struct GemvRequest {
 // position p holds column SplitColumn(p). Staged binary16 weights come out in it (matmul-inl.h).
 constexpr size_t SplitColumn(size_t p) { return p < 8 ? 2 * p : 2 * (p - 8) + 1; }
 
+// Paired order, split order's inverse: position 2k holds column k, 2k + 1 column k + 8. 16-lane
+// steps of 4-bit indices come out in it (lut_decode-inl.h, PairedNibbles).
+constexpr size_t PairedColumn(size_t p) { return p / 2 + 8 * (p % 2); }
+
 // Columns of a weight panel in the product of batches (matmul-inl.h), and of a block of the
 // packed activations it reads.
 constexpr size_t kPanelCols = 256;

@@ -69,9 +69,61 @@ template <int kBits>
 constexpr FieldShifts<kBits> kFieldShifts = FieldShifts<kBits>::Make();
 #endif
 
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+// AVX-512, n <= 2: a chunk's fields fit a dword, which a load broadcasts (no shuffle uop); lane i
+// shifts field i down, on the shift pipe rather than the look-up's shuffle pipe.
+template <int kBits>
+struct DwordShifts {
+  alignas(64) uint32_t shift[16];
+
+  static constexpr DwordShifts Make() {
+    DwordShifts t{};
+    for (size_t i = 0; i < 16; ++i) t.shift[i] = static_cast<uint32_t>(kBits * i);
+    return t;
+  }
+};
+
+template <int kBits>
+constexpr DwordShifts<kBits> kDwordShifts = DwordShifts<kBits>::Make();
+
+// Paired order (PairedColumn, gemv_operands.h): a chunk of nibbles (a qword) broadcast and
+// shifted right by 4k in qword k leaves nibble k at the bottom of dword 2k and nibble k + 8 at that
+// of dword 2k + 1: the index work of 4-bit look-ups on the shift pipe instead of the look-up's
+// shuffle pipe; the products meet x in that order (matmul-inl.h, kPairedSteps).
+struct PairedShifts {
+  alignas(64) uint64_t shift[8];
+
+  static constexpr PairedShifts Make() {
+    PairedShifts t{};
+    for (size_t k = 0; k < 8; ++k) t.shift[k] = 4 * k;
+    return t;
+  }
+};
+
+constexpr PairedShifts kPairedShifts = PairedShifts::Make();
+
+// The nibbles of the chunk at p (8 readable bytes) in paired order, in the low 4 bits of each lane
+// (bits above them unspecified: Lookup<4> ignores them).
+HWY_INLINE VU PairedNibbles(const uint8_t* p) {
+  const hn::Repartition<uint64_t, DU> d64;
+  uint64_t chunk;
+  std::memcpy(&chunk, p, 8);
+  return hn::BitCast(DU(), hn::Shr(hn::Set(d64, chunk), hn::Load(d64, kPairedShifts.shift)));
+}
+#endif
+
 // Index fields of one chunk from 16 readable bytes at p (the chunk uses the first 2n).
 template <int kBits>
 WK_DECODE_INLINE void DecodeIndices(const uint8_t* p, VecSpan<DU> idx) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  if constexpr (kBits <= 2) {
+    static_assert(kLanes == 16, "a chunk is one vector");
+    uint32_t chunk;  // and the next chunk's bits (above the fields: ignored)
+    std::memcpy(&chunk, p, 4);
+    idx[0] = hn::Shr(hn::Set(DU(), chunk), hn::Load(DU(), kDwordShifts<kBits>.shift));
+    return;
+  }
+#endif
 #if HWY_TARGET == HWY_AVX3_DL
   if constexpr (kBits <= 4) {
     static_assert(kLanes == 16, "a chunk is one vector");

@@ -41,6 +41,12 @@ constexpr size_t PlaneStepChunks(uint32_t nbits) {
   return (nbits == 4 && kPlanes4) || (nbits >= 6 && kWideLookups) ? kPlaneStepChunks : 1;
 }
 
+// Chunks a GEMV step of n <= 4-bit indices takes where a chunk is one 16-lane vector without byte
+// planes: the prefetch, the row's index address and its bookkeeping once per 4 chunks instead of
+// per chunk (the one-chunk loop was dispatch-bound on Intel: 59 uops per 4 rows x 16 columns).
+// Tables are still found per chunk, so column groups keep their layout.
+constexpr size_t RowStepChunks(uint32_t nbits) { return kLanes == 16 && nbits <= 4 ? 4 : 1; }
+
 // AVX3_DL's 8-bit steps look fp16 tables up in their two binary16 planes, not the four fp32 ones
 // (LookupWideF16).
 constexpr bool HalfWideLookups(uint32_t nbits) { return nbits == 8 && kWideLookups; }
@@ -266,8 +272,11 @@ HWY_INLINE void LookupWideF16(const uint8_t* p, const uint8_t* planes, VecSpan<D
 // GEMV skips the rule, since it canonicalises NaN outputs anyway).
 template <int kBits, LutLayout kLayout, bool kExact = false>
 struct LutMatrixDecoder {
-  // Chunks per DecodeStep: a byte-plane step for fast layouts with byte planes, else one chunk.
-  static constexpr size_t kStepChunks = kLayout != LutLayout::kGeneral ? PlaneStepChunks(kBits) : 1;
+  // Chunks per DecodeStep: a byte-plane step for fast layouts with byte planes, a row step
+  // (RowStepChunks) for the other fast layouts, one chunk for kGeneral.
+  static constexpr size_t kPlaneChunks = kLayout != LutLayout::kGeneral ? PlaneStepChunks(kBits) : 1;
+  static constexpr size_t kStepChunks =
+      kPlaneChunks > 1 || kLayout == LutLayout::kGeneral ? kPlaneChunks : RowStepChunks(kBits);
   static constexpr bool kMultiRow = kLayout != LutLayout::kGeneral;
   // Decoding, not fma latency, bounds 8-lane targets: two rows keep the decode in registers.
   // 16-lane targets: 4 rows but for lut6 (cold on Zen 5, against 8 rows: lut1 -15 %, lut2 -23 %,
@@ -311,8 +320,10 @@ struct LutMatrixDecoder {
   // Rows are read kBlockRows at a time, interleaved, which hardware prefetchers follow poorly.
   // 1.5 KiB ahead measured best on Zen 3 (one block ahead was slower). For n >= 3, rows at least
   // that long (4096 columns and more) wrap past their end to the next block's row, not into row
-  // r + 1, which is being read already: cold on Zen 5, lut4 -20 %, lut6 -23 %, lut8 -25 %. n <= 2
-  // rows land in the next block as they are; wrapping them cost lut1 10 %, lut2 5 % cold.
+  // r + 1, which is being read already: cold on Zen 5, lut4 -20 %, lut6 -23 %, lut8 -25 %. n <= 2:
+  // wrapping cost lut1 10 %, lut2 5 % cold there; rows shorter than the distance (n <= 2 at 4096
+  // columns) read ahead the next block's row at the same columns instead of +1.5 KiB, which fell
+  // into the rows being read (Intel Xeon, cold: lut2 898 -> 670 us, lut1 unchanged).
   HWY_INLINE void Prefetch(size_t r, size_t c) const {
     prefetch.At(plan.indices, row_bits, r, uint64_t{c} * kChunk * kBits);
   }
@@ -326,7 +337,7 @@ struct LutMatrixDecoder {
   // kStepChunks full chunks starting at chunk c (kStepChunks * kVecs vectors).
   template <bool kSafe>
   WK_DECODE_INLINE void DecodeStep(size_t r, size_t c, VecSpan<DF> w) const {
-    if constexpr (kStepChunks > 1 && !kSafe) {
+    if constexpr (kPlaneChunks > 1 && !kSafe) {
       const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
       const size_t table = Table(r, c);
       const uint8_t* planes = plan.byte_planes.data() + table * 4;
@@ -344,10 +355,28 @@ struct LutMatrixDecoder {
 #endif
       }
       for (size_t s = 0; s < kStepChunks; ++s) Scale(r, c + s, w + s * kVecs);
+    } else if constexpr (kStepChunks > 1 && !kSafe) {
+      // A row step: one address for its chunks, 2n bytes apart.
+      const uint8_t* p = plan.indices + ((uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits) >> 3);
+      for (size_t s = 0; s < kStepChunks; ++s) DecodeBytes(p + s * 2 * kBits, r, c + s, w + s * kVecs);
     } else {
       for (size_t s = 0; s < kStepChunks; ++s) Decode<kSafe>(r, c + s, w + s * kVecs);
     }
   }
+
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  // Unscaled 4-bit tables: GEMV row steps in paired order (PairedNibbles).
+  static constexpr bool kPairedSteps = kBits == 4 && kLayout == LutLayout::kPlain && kStepChunks > 1;
+
+  WK_DECODE_INLINE void DecodeStepPaired(size_t r, size_t c, VecSpan<DF> w) const {
+    const uint8_t* p = plan.indices + ((uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits) >> 3);
+    for (size_t s = 0; s < kStepChunks; ++s) {
+      VecArray<DU, 1> idx;
+      idx[0] = PairedNibbles(p + 8 * s);
+      Lookups(r, c + s, idx, w + s);
+    }
+  }
+#endif
 
   // Unscaled fp16 tables of 4 or 6 bits: a step's entries as binary16 bits, in split order.
   static constexpr bool kF16Steps = (kBits == 4 || kBits == 6) && kPlanes4 && kLayout == LutLayout::kPlain;
@@ -375,29 +404,27 @@ struct LutMatrixDecoder {
 
   template <bool kSafe>
   WK_DECODE_INLINE void Decode(size_t r, size_t c, VecSpan<DF> w) const {
-    const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
+    HWY_ALIGN uint8_t aligned[16];
+    DecodeBytes(ChunkBytes<kSafe>(uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits, aligned), r, c, w);
+  }
+
+  // Chunk c of row r from its indices' bytes (16 readable at p).
+  WK_DECODE_INLINE void DecodeBytes(const uint8_t* p, size_t r, size_t c, VecSpan<DF> w) const {
     if constexpr (kBits == 4 && kPlanes4 && kPlaneStepChunks == 1 && kLayout != LutLayout::kGeneral) {
       // One chunk is one byte-plane step.
-      HWY_ALIGN uint8_t aligned[16];
-      Lookup4Planes(ChunkBytes<kSafe>(bit, aligned), plan.byte_planes.data() + Table(r, c) * 4, w);
+      Lookup4Planes(p, plan.byte_planes.data() + Table(r, c) * 4, w);
     } else if constexpr (kBits == 1 && kVecs == 1 && kLayout != LutLayout::kGeneral) {
       // A chunk's 16 one-bit indices are a lane mask: one blend of the table's two entries instead
       // of a byte shuffle, a shift and a permute.
-      HWY_ALIGN uint8_t aligned[16];
       const DF df;
       const uint32_t* table = plan.value_tables.data() + Table(r, c);
-      w[0] = hn::IfThenElse(hn::LoadMaskBits(df, ChunkBytes<kSafe>(bit, aligned)),
-                            hn::BitCast(df, hn::Set(DU(), table[1])), hn::BitCast(df, hn::Set(DU(), table[0])));
+      w[0] = hn::IfThenElse(hn::LoadMaskBits(df, p), hn::BitCast(df, hn::Set(DU(), table[1])),
+                            hn::BitCast(df, hn::Set(DU(), table[0])));
     } else if constexpr (kBits >= 6 && kLayout != LutLayout::kGeneral) {
-      HWY_ALIGN uint8_t aligned[16];
-      LookupScalar<kBits>(ChunkBytes<kSafe>(bit, aligned), plan.value_tables.data() + Table(r, c), w);
+      LookupScalar<kBits>(p, plan.value_tables.data() + Table(r, c), w);
     } else {
       VecArray<DU, kVecs> idx;
-      if constexpr (kSafe) {
-        DecodeIndicesSafe<kBits>(plan.indices, plan.index_bytes, bit, idx);
-      } else {
-        DecodeIndices<kBits>(plan.indices + (bit >> 3), idx);
-      }
+      DecodeIndices<kBits>(p, idx);
       Lookups(r, c, idx, w);
     }
     Scale(r, c, w);
