@@ -401,17 +401,26 @@ struct WordInterleave {
 };
 alignas(64) constexpr WordInterleave kWordInterleave = WordInterleave::Make();
 
-// The 64 binary16 words whose low bytes are `low` and high bytes `high`, in lane order, to out.
-HWY_INLINE void StoreWords64(__m512i low, __m512i high, void* out) {
-  uint8_t* bytes = static_cast<uint8_t*>(out);
-  _mm512_storeu_si512(bytes, _mm512_permutex2var_epi8(low, _mm512_load_si512(kWordInterleave.lo), high));
-  _mm512_storeu_si512(bytes + 64, _mm512_permutex2var_epi8(low, _mm512_load_si512(kWordInterleave.hi), high));
+// The 64 binary16 words whose low bytes are `low` and high bytes `high`, in lane order: words
+// 0-31 in a, 32-63 in b.
+HWY_INLINE void Words64(__m512i low, __m512i high, __m512i& a, __m512i& b) {
+  a = _mm512_permutex2var_epi8(low, _mm512_load_si512(kWordInterleave.lo), high);
+  b = _mm512_permutex2var_epi8(low, _mm512_load_si512(kWordInterleave.hi), high);
 }
 
-// The same 64 words widened to four fp32 vectors, columns in lane order.
+// Those words stored at out.
+HWY_INLINE void StoreWords64(__m512i low, __m512i high, void* out) {
+  uint8_t* bytes = static_cast<uint8_t*>(out);
+  __m512i a, b;
+  Words64(low, high, a, b);
+  _mm512_storeu_si512(bytes, a);
+  _mm512_storeu_si512(bytes + 64, b);
+}
+
+// Those words widened to four fp32 vectors, columns in lane order.
 HWY_INLINE void WidenWords64(__m512i low, __m512i high, VecSpan<DF> w) {
-  const __m512i a = _mm512_permutex2var_epi8(low, _mm512_load_si512(kWordInterleave.lo), high);
-  const __m512i b = _mm512_permutex2var_epi8(low, _mm512_load_si512(kWordInterleave.hi), high);
+  __m512i a, b;
+  Words64(low, high, a, b);
   w[0] = WidenF16(hn::Vec<DU16>{_mm512_castsi512_si256(a)});
   w[1] = WidenF16(hn::Vec<DU16>{_mm512_extracti64x4_epi64(a, 1)});
   w[2] = WidenF16(hn::Vec<DU16>{_mm512_castsi512_si256(b)});

@@ -334,21 +334,26 @@ struct LutMatrixDecoder {
                   kPanelCols * kBits / 8);
   }
 
+  // Where the full chunk c of row r starts (rows < FastRows(): rows of whole bytes).
+  HWY_INLINE const uint8_t* StepBytes(size_t r, size_t c) const {
+    return plan.indices + ((uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits) >> 3);
+  }
+
   // kStepChunks full chunks starting at chunk c (kStepChunks * kVecs vectors).
   template <bool kSafe>
   WK_DECODE_INLINE void DecodeStep(size_t r, size_t c, VecSpan<DF> w) const {
     if constexpr (kPlaneChunks > 1 && !kSafe) {
-      const uint64_t bit = uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits;
+      const uint8_t* p = StepBytes(r, c);
       const size_t table = Table(r, c);
       const uint8_t* planes = plan.byte_planes.data() + table * 4;
       if constexpr (kBits == 4) {
-        Lookup4Planes(plan.indices + (bit >> 3), planes, w);
+        Lookup4Planes(p, planes, w);
       } else {
 #if HWY_TARGET == HWY_AVX3_DL
         if constexpr (kLayout == LutLayout::kPlainHalf) {
-          LookupWideF16<kBits>(plan.indices + (bit >> 3), half_planes + table * 2, w);
+          LookupWideF16<kBits>(p, half_planes + table * 2, w);
         } else {
-          LookupWide<kBits>(plan.indices + (bit >> 3), planes, w);
+          LookupWide<kBits>(p, planes, w);
         }
 #else
         static_assert(kBits == 4, "wider indices take byte-plane steps only with VBMI");
@@ -357,7 +362,7 @@ struct LutMatrixDecoder {
       for (size_t s = 0; s < kStepChunks; ++s) Scale(r, c + s, w + s * kVecs);
     } else if constexpr (kStepChunks > 1 && !kSafe) {
       // A row step: one address for its chunks, 2n bytes apart.
-      const uint8_t* p = plan.indices + ((uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits) >> 3);
+      const uint8_t* p = StepBytes(r, c);
       for (size_t s = 0; s < kStepChunks; ++s) DecodeBytes(p + s * 2 * kBits, r, c + s, w + s * kVecs);
     } else {
       for (size_t s = 0; s < kStepChunks; ++s) Decode<kSafe>(r, c + s, w + s * kVecs);
@@ -369,7 +374,7 @@ struct LutMatrixDecoder {
   static constexpr bool kPairedSteps = kBits == 4 && kLayout == LutLayout::kPlain && kStepChunks > 1;
 
   WK_DECODE_INLINE void DecodeStepPaired(size_t r, size_t c, VecSpan<DF> w) const {
-    const uint8_t* p = plan.indices + ((uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits) >> 3);
+    const uint8_t* p = StepBytes(r, c);
     for (size_t s = 0; s < kStepChunks; ++s) {
       VecArray<DU, 1> idx;
       idx[0] = PairedNibbles(p + 8 * s);

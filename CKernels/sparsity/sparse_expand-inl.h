@@ -221,7 +221,7 @@ HWY_INLINE uint64_t NibblesAt(const uint8_t* p, uint64_t odd) {
 
 // Zeroes the weights of a chunk whose mask bit is clear (sparse_to_dense writes +0 there).
 WK_DECODE_INLINE void ZeroUnmasked(uint32_t bits, VecSpan<DF> w) {
-#if HWY_TARGET <= HWY_AVX3
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
   // The bits are the lane mask: one kmov (the expand's), where testing lane bits took a
   // broadcast and a vptestmd, two more port-5 uops per chunk on Intel cores.
   static_assert(kVecs == 1, "a chunk is one 512-bit vector");
