@@ -258,6 +258,23 @@ struct SparseMaskDecoder {
 
   size_t FastRows() const { return plan.fast_rows; }
 
+  // Non-zeros from row r's first to the first of row r + kBlockRows (the rows' end past the
+  // last block): where that row's values are, relative to row r's, at the same columns.
+  HWY_INLINE uint64_t NextBlockOffset(size_t r) const {
+    return plan.row_start[HWY_MIN(r + Derived::kBlockRows, plan.rows)] - plan.row_start[r];
+  }
+
+  // The GEMV's prefetch, from each row of a block: the same columns of row r + kBlockRows, the
+  // next block's, which no read has reached yet; its values at the ordinal they would have if
+  // both rows had the same density profile. A distance within the row ran past the row's end
+  // into row r + 1, which the block was already reading, and the next block's second row was
+  // left to demand misses (sparse50 cold on an Intel core: 2193 against 1429 us).
+  template <class Cursor>
+  HWY_INLINE void PrefetchNextBlock(const Cursor& cur, uint64_t value_bits) const {
+    PrefetchAt(plan.mask, (cur.bit + Derived::kBlockRows * plan.cols) >> 3);
+    PrefetchAt(plan.values, ((cur.nz + cur.next_block) * value_bits) >> 3);
+  }
+
   template <bool kSafe, class Cursor>
   HWY_INLINE void DecodeStep(Cursor& cur, size_t c, VecSpan<DF> w) const {
     const uint32_t bits = ChunkMaskBits<kSafe, kStepChunks>(plan.mask, plan.mask_bytes, cur.bit);

@@ -35,18 +35,19 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
     uint64_t bit;  // mask stream position of the next chunk
     uint64_t nz;   // ordinal of the next non-zero
     ScaleRow scales;
+    uint64_t next_block;  // NextBlockOffset of the row
   };
 
   using SparseMaskDecoder<SparseQuantDecoder>::SparseMaskDecoder;
   using SparseMaskDecoder<SparseQuantDecoder>::plan;
 
   HWY_INLINE Cursor Begin(size_t r) const {
-    return Cursor{static_cast<uint64_t>(r) * plan.cols, plan.row_start[r], ScaleRowOf(plan.quant, r)};
+    return Cursor{static_cast<uint64_t>(r) * plan.cols, plan.row_start[r], ScaleRowOf(plan.quant, r),
+                  this->NextBlockOffset(r)};
   }
 
   HWY_INLINE void Prefetch(const Cursor& cur, size_t) const {
-    PrefetchAt(plan.mask, (cur.bit >> 3) + 512);
-    PrefetchAt(plan.values, (kNibbles ? cur.nz / 2 : cur.nz) + 1024);
+    this->PrefetchNextBlock(cur, kNibbles ? 4 : 8);
   }
 
   template <bool kSafe>
