@@ -150,7 +150,7 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
       static_assert(kStepChunks == 2 && kVecs == 1, "a step of two 16-lane chunks");
       const uint32_t bits = ChunkMaskBits<kSafe, 2>(plan.mask, plan.mask_bytes, cur.bit);
       cur.bit += 2 * kChunk;
-      ExpandPairF16(plan.values, cur.nz, bits, w);
+      ExpandPairF16<kSafe>(plan.values, cur.nz, bits, w);
       return;
     }
     if constexpr (kQuadSteps) {
