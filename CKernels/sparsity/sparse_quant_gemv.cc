@@ -47,10 +47,11 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
   // One-byte integers on AVX3_DL: four chunks a step, their integers scattered to the step's 64
   // mask bits by one 512-bit vpexpandb (two port-5 uops on an Intel core, as the 128-bit one per
   // chunk was) and the mask moved once; each chunk's 16 bytes then taken by vextracti32x4 and
-  // widened. The pruned lanes' q = 0 weigh s * (0 - 0) = +-0 when every offset is zero and every
-  // scale finite, and fma(-0, x, p) = fma(+0, x, p) bit for bit (p is never -0, see ZeroBeyond;
-  // 0 * inf is the same NaN for either zero): those lanes then need no clearing (zero_pruned_),
-  // which would take a mask move per chunk. Decompression (kExact) stores +0 there.
+  // widened. On every target, the pruned lanes' q = 0 weigh s * (0 - 0) = +-0 when every offset
+  // is zero and every scale finite, and fma(-0, x, p) = fma(+0, x, p) bit for bit (p is never
+  // -0, see ZeroBeyond; 0 * inf is the same NaN for either zero): those lanes then need no
+  // clearing (zero_pruned_), which takes a mask move per chunk here and a lane-bit test and
+  // blend per vector without AVX-512. Decompression (kExact) stores +0 there.
 #if HWY_TARGET == HWY_AVX3_DL
   static constexpr bool kQuadBytes = !kNibbles;
 #else
@@ -104,7 +105,7 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
     VecArray<DI, kVecs> qi;
     WidenChunkInts<T>(q, qi);
     DequantizeChunk<kLayout, kExact>(plan.quant, cur.scales, kF16, c, qi, w);
-    ZeroUnmasked(bits, w);
+    if (zero_pruned_) ZeroUnmasked(bits, w);
   }
 
  private:
