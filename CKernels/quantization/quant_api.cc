@@ -119,6 +119,8 @@ void BuildQuantScaleGrid(const BssSpec& spec, size_t rows, size_t cols, QuantSca
   }
   grid->zero_offset = std::all_of(grid->offset.begin(), grid->offset.end(),
                                   [](float o) { return o == 0.0f; });
+  grid->finite_scale = std::all_of(grid->scale.begin(), grid->scale.end(),
+                                   [](float s) { return std::isfinite(s); });
   const size_t block = static_cast<size_t>(spec.block[1]);
   const size_t chunks = (cols + 15) / 16;
   grid->chunk_uniform = sc == 1 || block % 16 == 0;

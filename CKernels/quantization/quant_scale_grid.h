@@ -23,6 +23,7 @@ struct QuantScaleGrid {
   std::vector<float> scale;   // [Sr][Sc], exact values
   std::vector<float> offset;  // [Sr][Sc], exact values (0 without offset)
   bool zero_offset;           // every offset is +-0 (or there is none): y = T(q)
+  bool finite_scale;          // every scale is finite
   // Blocks that start on chunk boundaries take one scale per 16-column chunk; others, per lane.
   bool chunk_uniform;
   std::vector<uint32_t> chunk_block;  // [ceil(cols / 16)]

@@ -389,7 +389,7 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
   }
   plan->row_start[plan->rows] = ones;
   // Unchecked reads: 8 mask bytes from each full chunk's first byte (a step's two chunks) and
-  // 16 bytes from the byte of each group's first value or index (at most the row's end).
+  // 64 bytes from the byte of each group's first value or index (at most the row's end).
   const size_t full = plan->cols / 16;
   const uint32_t value_bits = DTypeBits(values->dtype);
   size_t fast = plan->rows;
@@ -398,7 +398,7 @@ wk_status BuildPlan(const wk_sparse_matrix_desc* desc, wk_context* ctx, SparseMa
     const bool mask_ok =
         full == 0 || ((uint64_t{r} * plan->cols + 16 * (full - 1)) >> 3) + 8 <= plan->mask_bytes;
     const bool values_ok =
-        plan->row_start[r + 1] * value_bits / 8 + 16 <= plan->value_bytes;
+        plan->row_start[r + 1] * value_bits / 8 + 64 <= plan->value_bytes;
     if (mask_ok && values_ok) break;
     --fast;
   }

@@ -2,8 +2,9 @@
 // kernels (sparse_kernels.cc) and the sparse + quantized GEMV (sparse_quant_gemv.cc). Highway
 // 1.0.3 has no Expand: the values of a mask byte (fp16, 1-byte integers) or nibble (fp32) are
 // scattered with one table-driven byte shuffle whose zero lanes come for free
-// (TableLookupBytesOr0); AVX-512 targets use the native masked expand loads (vpexpandw with
-// VBMI2, vexpandps), which also never read past the last value.
+// (TableLookupBytesOr0); AVX-512 targets use the native expands (vpexpandw and vpexpandb with
+// VBMI2, vexpandps) of masked loads, which never read past the last value, or in fast rows of
+// whole vectors (the plan's fast rows have 64 readable bytes past any value).
 
 #if defined(WK_SPARSITY_SPARSE_EXPAND_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef WK_SPARSITY_SPARSE_EXPAND_INL_H_
@@ -116,14 +117,18 @@ WK_DECODE_INLINE void ExpandChunkF16(const uint8_t* values, size_t value_bytes, 
 
 #if HWY_TARGET == HWY_AVX3_DL
 // Two chunks (mask bits `bits`, the first chunk's low) of fp16 values from value nz on, advanced
-// past them: ExpandChunkF16 on 32 columns at once, one popcount, masked load and vpexpandw for
-// both, the second chunk's words taken by one vextracti64x4. Of the ~11 uops a pair costs on
-// port 5 of an Intel core (expands, mask moves, widenings' shuffle half) this saves 3.
+// past them: ExpandChunkF16 on 32 columns at once, one popcount and vpexpandw for both, the
+// second chunk's words taken by one vextracti64x4. Without kSafe, 64 bytes from the first value
+// are readable (fast rows) and the load needs no mask, whose move was one of the ~7 uops a pair
+// costs on port 5 of an Intel core (sparse50 256 x 4096 hot: 97 against 80 us).
+template <bool kSafe>
 HWY_INLINE void ExpandPairF16(const uint8_t* values, uint64_t& nz, uint32_t bits, VecSpan<DF> w) {
   const uint32_t count = hwy::PopCount(bits);
-  const __mmask32 load = static_cast<__mmask32>((uint64_t{1} << count) - 1);
-  const __m512i e = _mm512_maskz_expand_epi16(static_cast<__mmask32>(bits),
-                                              _mm512_maskz_loadu_epi16(load, values + 2 * nz));
+  const __m512i packed =
+      kSafe ? _mm512_maskz_loadu_epi16(static_cast<__mmask32>((uint64_t{1} << count) - 1),
+                                       values + 2 * nz)
+            : _mm512_loadu_si512(values + 2 * nz);
+  const __m512i e = _mm512_maskz_expand_epi16(static_cast<__mmask32>(bits), packed);
   w[0] = WidenF16(hn::Vec<DU16>{_mm512_castsi512_si256(e)});
   w[1] = WidenF16(hn::Vec<DU16>{_mm512_extracti64x4_epi64(e, 1)});
   nz += count;
@@ -257,6 +262,23 @@ struct SparseMaskDecoder {
   explicit SparseMaskDecoder(const SparseMatrixPlan& p) : plan(p) {}
 
   size_t FastRows() const { return plan.fast_rows; }
+
+  // Non-zeros from row r's first to the first of row r + kBlockRows (the rows' end past the
+  // last block): where that row's values are, relative to row r's, at the same columns.
+  HWY_INLINE uint64_t NextBlockOffset(size_t r) const {
+    return plan.row_start[HWY_MIN(r + Derived::kBlockRows, plan.rows)] - plan.row_start[r];
+  }
+
+  // The GEMV's prefetch, from each row of a block: the same columns of row r + kBlockRows, the
+  // next block's, which no read has reached yet; its values at the ordinal they would have if
+  // both rows had the same density profile. A distance within the row ran past the row's end
+  // into row r + 1, which the block was already reading, and the next block's second row was
+  // left to demand misses (sparse50 cold on an Intel core: ~2190 against ~1640 us).
+  template <class Cursor>
+  HWY_INLINE void PrefetchNextBlock(const Cursor& cur, uint64_t value_bits) const {
+    PrefetchAt(plan.mask, (cur.bit + Derived::kBlockRows * plan.cols) >> 3);
+    PrefetchAt(plan.values, ((cur.nz + cur.next_block) * value_bits) >> 3);
+  }
 
   template <bool kSafe, class Cursor>
   HWY_INLINE void DecodeStep(Cursor& cur, size_t c, VecSpan<DF> w) const {

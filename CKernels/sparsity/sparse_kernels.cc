@@ -99,6 +99,7 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
     uint64_t bit;    // mask stream position of the next chunk
     uint64_t nz;     // ordinal of the next non-zero
     size_t table;    // kLut: offset of the row group's tables (kPlanes: of its byte planes)
+    uint64_t next_block;  // NextBlockOffset of the row
   };
 
   static constexpr uint32_t kElemBytes = kF16 ? 2 : 4;
@@ -112,16 +113,12 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
   HWY_INLINE Cursor Begin(size_t r) const {
     const size_t group = kLut ? r / plan.rows_per_group : 0;
     const size_t table = kPlanes ? group * kElemBytes * 16 : group * plan.column_groups * plan.entries;
-    return Cursor{static_cast<uint64_t>(r) * plan.cols, plan.row_start[r], table};
+    return Cursor{static_cast<uint64_t>(r) * plan.cols, plan.row_start[r], table,
+                  this->NextBlockOffset(r)};
   }
 
   HWY_INLINE void Prefetch(const Cursor& cur, size_t) const {
-    PrefetchAt(plan.mask, (cur.bit >> 3) + 512);
-    if constexpr (kLut) {
-      PrefetchAt(plan.values, ((cur.nz * plan.nbits) >> 3) + 512);
-    } else {
-      PrefetchAt(plan.values, cur.nz * kElemBytes + 1024);
-    }
+    this->PrefetchNextBlock(cur, kLut ? plan.nbits : kElemBytes * 8);
   }
 
   // The batch product's: a panel row's mask bits, and its values where the row's non-zeros would
@@ -153,7 +150,7 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
       static_assert(kStepChunks == 2 && kVecs == 1, "a step of two 16-lane chunks");
       const uint32_t bits = ChunkMaskBits<kSafe, 2>(plan.mask, plan.mask_bytes, cur.bit);
       cur.bit += 2 * kChunk;
-      ExpandPairF16(plan.values, cur.nz, bits, w);
+      ExpandPairF16<kSafe>(plan.values, cur.nz, bits, w);
       return;
     }
     if constexpr (kQuadSteps) {

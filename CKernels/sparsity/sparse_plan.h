@@ -91,7 +91,7 @@ struct SparseMatrixPlan {
   QuantScaleGrid quant;
   // Ordinal of each row's first non-zero, [rows + 1]: computed once, never per call.
   std::vector<uint64_t> row_start;
-  // Rows whose full chunks may read 8 mask bytes and 16 bytes from the next value's byte without
+  // Rows whose full chunks may read 8 mask bytes and 64 bytes from the next value's byte without
   // a bounds check.
   size_t fast_rows;
   int32_t weight_dtype;  // fp16 or fp32

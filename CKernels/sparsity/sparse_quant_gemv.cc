@@ -35,18 +35,67 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
     uint64_t bit;  // mask stream position of the next chunk
     uint64_t nz;   // ordinal of the next non-zero
     ScaleRow scales;
+    uint64_t next_block;  // NextBlockOffset of the row
   };
 
-  using SparseMaskDecoder<SparseQuantDecoder>::SparseMaskDecoder;
   using SparseMaskDecoder<SparseQuantDecoder>::plan;
 
+  explicit SparseQuantDecoder(const SparseMatrixPlan& p)
+      : SparseMaskDecoder<SparseQuantDecoder>(p),
+        zero_pruned_(kExact || !p.quant.zero_offset || !p.quant.finite_scale) {}
+
+  // One-byte integers on AVX3_DL: four chunks a step, their integers scattered to the step's 64
+  // mask bits by one 512-bit vpexpandb (two port-5 uops on an Intel core, as the 128-bit one per
+  // chunk was) and the mask moved once; each chunk's 16 bytes then taken by vextracti32x4 and
+  // widened. On every target, the pruned lanes' q = 0 weigh s * (0 - 0) = +-0 when every offset
+  // is zero and every scale finite, and fma(-0, x, p) = fma(+0, x, p) bit for bit (p is never
+  // -0, see ZeroBeyond; 0 * inf is the same NaN for either zero): those lanes then need no
+  // clearing (zero_pruned_), which takes a mask move per chunk here and a lane-bit test and
+  // blend per vector without AVX-512. Decompression (kExact) stores +0 there.
+#if HWY_TARGET == HWY_AVX3_DL
+  static constexpr bool kQuadBytes = !kNibbles;
+#else
+  static constexpr bool kQuadBytes = false;
+#endif
+  static constexpr size_t kStepChunks =
+      kQuadBytes ? 4 : SparseMaskDecoder<SparseQuantDecoder>::kStepChunks;
+
+  template <bool kSafe>
+  HWY_INLINE void DecodeStep(Cursor& cur, size_t c, VecSpan<DF> w) const {
+    using Base = SparseMaskDecoder<SparseQuantDecoder>;
+    if constexpr (kQuadBytes && kSafe) {
+      static_assert(Base::kStepChunks == 2, "two base steps");
+      Base::template DecodeStep<true>(cur, c, w);
+      Base::template DecodeStep<true>(cur, c + 2, w + 2 * kVecs);
+    } else if constexpr (kQuadBytes) {
+#if HWY_TARGET == HWY_AVX3_DL
+      // Fast rows: 64 bytes from the step's first value are readable.
+      const uint64_t m = StepMaskBits64(plan.mask, cur.bit);
+      cur.bit += 4 * kChunk;
+      const __m512i q = _mm512_maskz_expand_epi8(m, _mm512_loadu_si512(plan.values + cur.nz));
+      cur.nz += hwy::PopCount(m);
+      const __m128i bytes[4] = {_mm512_castsi512_si128(q), _mm512_extracti32x4_epi32(q, 1),
+                                _mm512_extracti32x4_epi32(q, 2), _mm512_extracti32x4_epi32(q, 3)};
+#pragma clang loop unroll(full)
+      for (size_t s = 0; s < 4; ++s) {
+        VecArray<DI, kVecs> qi;
+        WidenChunkInts<T>(hn::Vec<D16>{bytes[s]}, qi);
+        DequantizeChunk<kLayout, kExact>(plan.quant, cur.scales, kF16, c + s, qi, w + s);
+        if (zero_pruned_) ZeroUnmasked(static_cast<uint32_t>(m >> (16 * s)) & 0xFFFFu, w + s);
+      }
+#endif
+    } else {
+      Base::template DecodeStep<kSafe>(cur, c, w);
+    }
+  }
+
   HWY_INLINE Cursor Begin(size_t r) const {
-    return Cursor{static_cast<uint64_t>(r) * plan.cols, plan.row_start[r], ScaleRowOf(plan.quant, r)};
+    return Cursor{static_cast<uint64_t>(r) * plan.cols, plan.row_start[r], ScaleRowOf(plan.quant, r),
+                  this->NextBlockOffset(r)};
   }
 
   HWY_INLINE void Prefetch(const Cursor& cur, size_t) const {
-    PrefetchAt(plan.mask, (cur.bit >> 3) + 512);
-    PrefetchAt(plan.values, (kNibbles ? cur.nz / 2 : cur.nz) + 1024);
+    this->PrefetchNextBlock(cur, kNibbles ? 4 : 8);
   }
 
   template <bool kSafe>
@@ -56,10 +105,12 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
     VecArray<DI, kVecs> qi;
     WidenChunkInts<T>(q, qi);
     DequantizeChunk<kLayout, kExact>(plan.quant, cur.scales, kF16, c, qi, w);
-    ZeroUnmasked(bits, w);
+    if (zero_pruned_) ZeroUnmasked(bits, w);
   }
 
  private:
+  bool zero_pruned_;  // pruned lanes must be cleared (a q = 0 weight may not be +-0)
+
   // The 16 integers from value ordinal nz on (lanes past the last value are unspecified).
   template <bool kSafe>
   HWY_INLINE hn::Vec<D16> LoadValues(uint64_t nz) const {

@@ -287,6 +287,38 @@ struct SparseMatrixTests {
     }
   }
 
+  /// Sparse + int8/uint8 without offsets over 64-column steps, which AVX3_DL expands four chunks
+  /// at a time leaving a pruned lane's q = 0 to weigh s * 0: negative scales (-0 there, which
+  /// every product treats as +0) and infinite ones (s * 0 would be NaN: those lanes are cleared,
+  /// which positive non-zeros and a positive x show: the row's product is an infinity, not NaN).
+  @Test("sparse + int8: pruned lanes under negative and infinite scales", arguments: SIMDTarget.compiled)
+  func prunedLanesUnderScales(target: SIMDTarget) throws {
+    try requireSupported(target)
+    var r = SplitMix64(seed: 0x5A4B)
+    let rows = 6, cols = 200
+    let bits = (0..<(rows * cols)).map { _ in r.chance(0.5) ? 1 : 0 }
+    let d = bits.reduce(0, +)
+    let mask = try r.maskTensor(bits, shape: [rows, cols], garbagePadding: false)
+    let x = try Tensor(floats: (0..<(2 * cols)).map { _ in Float(r.int(1...64)) / 16 }, shape: [2, cols])
+    for dtype in [DType.int8, .uint8] {
+      let values = try Tensor(integers: (0..<d).map { _ in r.int(1...127) }, dtype: dtype, shape: [d])
+      for f16 in [false, true] {
+        // -1.5, +inf, -2, -inf, 0.75, -0 per row.
+        let scale = f16
+          ? try Tensor(fp16Bits: [0xBE00, 0x7C00, 0xC000, 0xFC00, 0x3A00, 0x8000], shape: [rows, 1])
+          : try Tensor(fp32Bits: [0xBFC0_0000, 0x7F80_0000, 0xC000_0000, 0xFF80_0000, 0x3F40_0000, 0x8000_0000], shape: [rows, 1])
+        for offset in [nil, try Tensor(integers: Array(repeating: 0, count: rows), dtype: dtype, shape: [rows, 1])] {
+          let c = SparseMatrixCase(rows: rows, cols: cols, mask: mask, values: values, scale: scale, offset: offset)
+          let label = "\(dtype) f16 scale \(f16) offset \(offset != nil)"
+          try MatrixHarness.check(c, &r, target: target, label: label)
+          try MatrixHarness.checkCase(
+            try c.matrix(), expected: try c.referenceDense(), format: SparseMatrixCase.format,
+            compressedBytes: c.compressedBytes, x: x, target: target, context: "\(label) target \(target) positive x")
+        }
+      }
+    }
+  }
+
   /// Sparse + quantized with a NaN float offset and a NaN scale in one block: a kept weight is
   /// the difference's NaN (docs/ARITHMETIC.md §1, fp16: rounded first), a pruned one +0.
   @Test("sparse + quantized: a NaN offset meets a NaN scale", arguments: SIMDTarget.compiled)
