@@ -27,7 +27,8 @@
 //   void DecodeStepPaired(Cursor&, size_t chunk, VecSpan<DF> w) const;  // DecodeStep<false>'s
 //                                                                       // lanes in paired order
 // Optionally, from the row index alone:
-//   void PrefetchPanel(size_t row, size_t chunk) const;  // what row's chunks [chunk, chunk + 16) read
+//   template <bool kL2> void PrefetchPanel(size_t row, size_t chunk) const;
+//     // what row's chunks [chunk, chunk + 16) read, into L1 or with kL2 into L2 (PrefetchLine)
 // which the batch product then calls once per panel row instead of Prefetch per step.
 // Chunks of a row are decoded in increasing order, so a cursor may carry a running position
 // (sparse formats). With kSafe the decoder must never read outside its buffers. Decoders whose
@@ -72,7 +73,7 @@ struct HasF16Steps<Decoder, std::void_t<decltype(Decoder::kF16Steps)>>
 template <class Decoder, class = void>
 struct HasPanelPrefetch : std::false_type {};
 template <class Decoder>
-struct HasPanelPrefetch<Decoder, std::void_t<decltype(&Decoder::PrefetchPanel)>>
+struct HasPanelPrefetch<Decoder, std::void_t<decltype(&Decoder::template PrefetchPanel<false>)>>
     : std::true_type {};
 
 template <class Decoder, class = void>
@@ -318,6 +319,13 @@ constexpr size_t kPanelRows = 16;
 constexpr size_t kPanelChunks = kPanelCols / kChunk;
 // How far ahead PrefetchPanel reaches: two panels (512 columns).
 constexpr size_t kPanelAheadChunks = 2 * kPanelChunks;
+// Batches from which the tiles outlast the panel decode: PrefetchPanel's calls are then spread
+// over the tile calls, into L2 (a burst of every row's lines waits on the L1 miss buffers, and
+// lines brought into L1 while the tiles run evict their accumulators and activations). Smaller
+// batches prefetch each row beside its decode, into L1. Intel Xeon (AVX3_DL), cold 4096 x 4096,
+// spread against beside the decode: dense fp16 batch 8 4.2 -> 3.5 ms, batch 32 11.0 -> 9.9;
+// at batch 2 spread lost (int4-b32 2.65 -> 2.96, int8 2.30 -> 2.43).
+constexpr size_t kSpreadBatch = 4;
 // Batch rows per pass over the weights: bounds the accumulators (16 x 32 x 64 B = 32 KiB, on the
 // stack); a larger batch decodes the weights once per 32 batch rows.
 constexpr size_t kBatchGroup = 32;
@@ -466,24 +474,30 @@ HWY_INLINE void GemmRows(const Decoder& dec, size_t cols, const GemvOperands& io
       for (size_t i = 0; i < nr * kBatchGroup * kChunk; i += kLanes) {
         hn::Store(hn::Zero(df), df, acc + i);
       }
+      const bool spread = nb >= kSpreadBatch;
       for (size_t c0 = 0; c0 < chunks; c0 += kPanelChunks) {
         const size_t nc = std::min(kPanelChunks, chunks - c0);
-        for (size_t i = 0; i < nr; ++i) {
-          float* row_panel = panel + i * kPanelChunks * kChunk;
+        // Row i's panel two ahead; past the row's end, the same row of the next panel group
+        // (which Prefetch's row blocks do not know: its wrap lands in the group being decoded).
+        // Panel rows interleave 8 or 16 row streams and their scale grids, which hardware
+        // prefetchers follow poorly. Zen 5, cold, against Prefetch per step: int4-b32 batch 8
+        // 7.2 -> 4.6 ms, batch 32 17.2 -> 13.2; lut4 batch 32 14.2 -> 12.6; int8 13.8 -> 13.0.
+        const auto prefetch_row = [&](size_t i, auto to_l2) {
           if constexpr (HasPanelPrefetch<Decoder>::value) {
-            // Two panels ahead, past the row's end in the row of the next panel group (which
-            // Prefetch's row blocks do not know: its wrap lands in the group being decoded).
-            // Panel rows interleave 8 or 16 row streams and their scale grids, which hardware
-            // prefetchers follow poorly. Zen 5, cold, against Prefetch per step: int4-b32 batch 8
-            // 7.2 -> 4.6 ms, batch 32 17.2 -> 13.2; lut4 batch 32 14.2 -> 12.6; int8 13.8 -> 13.0.
             size_t ahead = c0 + kPanelAheadChunks;
             size_t row = r0 + i;
             if (ahead >= chunks) {
               ahead -= chunks;
               row += panel_rows;
             }
-            if (ahead < chunks && row < io.row_end) dec.PrefetchPanel(row, ahead);
+            if (ahead < chunks && row < io.row_end) {
+              dec.template PrefetchPanel<decltype(to_l2)::value>(row, ahead);
+            }
           }
+        };
+        for (size_t i = 0; i < nr; ++i) {
+          float* row_panel = panel + i * kPanelChunks * kChunk;
+          if (!spread) prefetch_row(i, std::false_type());
           if constexpr (kF16Staging && HasF16Panels<Decoder>::value) {
             if (staged && r0 + i < fast_rows) {
               DecodePanelRowF16(dec, cur[i], c0, nc, cols, row_panel);
@@ -500,15 +514,28 @@ HWY_INLINE void GemmRows(const Decoder& dec, size_t cols, const GemvOperands& io
         // Tiles of near-equal size (32 = 6+6+5+5+5+5, not 6 x 5 + 2): a small tile costs
         // almost a full one's loads per chunk.
         const size_t tiles = (nb + kTileBatch - 1) / kTileBatch;
+        const size_t calls = tiles * (nr / kTileRows + nr % kTileRows);
+        size_t call = 0;
+        size_t prefetched = 0;
+        // A few rows before each tile call.
+        const auto prefetch = [&] {
+          if (spread) {
+            for (const size_t upto = ++call * nr / calls; prefetched < upto; ++prefetched) {
+              prefetch_row(prefetched, std::true_type());
+            }
+          }
+        };
         for (size_t t = 0, bt = 0; t < tiles; ++t) {
           const size_t kb = nb / tiles + (t < nb % tiles ? 1 : 0);
           const float* xt = io.x + ((c0 / kPanelChunks) * io.batch + b0 + bt) * kPanelCols;
           size_t i = 0;
           for (; i + kTileRows <= nr; i += kTileRows) {
+            prefetch();
             PanelTileN<kTileRows>(kb, panel + i * kPanelCols, nc, xt,
                                   acc + (i * kBatchGroup + bt) * kChunk);
           }
           for (; i < nr; ++i) {
+            prefetch();
             PanelTileN<1>(kb, panel + i * kPanelCols, nc, xt,
                           acc + (i * kBatchGroup + bt) * kChunk);
           }

@@ -296,11 +296,23 @@ HWY_INLINE void PrefetchAt(const uint8_t* base, uint64_t offset) {
   hwy::Prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(base) + offset));
 }
 
+// A line into L1 (prefetcht0), or with kL2 into L2 only (prefetcht1, PLDL2KEEP): what the batch
+// product prefetches while its tiles work in L1 must not evict their accumulators and activations.
+template <bool kL2 = false>
+HWY_INLINE void PrefetchLine(const void* p) {
+  if constexpr (kL2) {
+    __builtin_prefetch(p, 0, 2);
+  } else {
+    hwy::Prefetch(p);
+  }
+}
+
 // Every line of bytes [offset, offset + bytes) from base.
+template <bool kL2>
 HWY_INLINE void PrefetchLines(const uint8_t* base, uint64_t offset, uint64_t bytes) {
   const uintptr_t begin = reinterpret_cast<uintptr_t>(base) + offset;
   for (uintptr_t a = begin & ~uintptr_t{63}; a < begin + bytes; a += 64) {
-    hwy::Prefetch(reinterpret_cast<const uint8_t*>(a));
+    PrefetchLine<kL2>(reinterpret_cast<const uint8_t*>(a));
   }
 }
 

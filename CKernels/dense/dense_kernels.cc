@@ -5,6 +5,7 @@
 #define HWY_TARGET_INCLUDE "dense/dense_kernels.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -61,12 +62,18 @@ struct DenseDecoder {
   }
 
   // One row's stream runs ahead of the hardware prefetcher once several rows interleave (512 B
-  // ahead, wrapping to the next block past the row's end: RowPrefetch). Also the batch product's
-  // (no PrefetchPanel): a panel row here is 512 B-1 KiB, and prefetched a panel at a time it ran
-  // slower (Zen 5, cold, dense-f32 batch 2: 4.7 against 5.3-6.1 ms; fp16 batch 32 +2-5 %).
+  // ahead, wrapping to the next block past the row's end: RowPrefetch).
   HWY_INLINE void Prefetch(size_t r, size_t c) const {
     prefetch.At(reinterpret_cast<const uint8_t*>(w), uint64_t{cols} * sizeof(T) * 8, r,
                 uint64_t{c} * kChunk * sizeof(T) * 8);
+  }
+
+  // The batch product's: a panel row's lines.
+  template <bool kL2>
+  HWY_INLINE void PrefetchPanel(size_t r, size_t c) const {
+    const size_t n = std::min(kPanelChunks * kChunk, cols - c * kChunk);
+    PrefetchLines<kL2>(reinterpret_cast<const uint8_t*>(w + r * cols + c * kChunk), 0,
+                       n * sizeof(T));
   }
 
  private:

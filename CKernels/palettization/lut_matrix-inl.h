@@ -329,8 +329,9 @@ struct LutMatrixDecoder {
   }
 
   // The batch product's: a panel row's indices (tables, as for Prefetch, are left to the caches).
+  template <bool kL2>
   HWY_INLINE void PrefetchPanel(size_t r, size_t c) const {
-    PrefetchLines(plan.indices, (uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits) / 8,
+    PrefetchLines<kL2>(plan.indices, (uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits) / 8,
                   kPanelCols * kBits / 8);
   }
 
