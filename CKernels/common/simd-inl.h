@@ -298,7 +298,7 @@ HWY_INLINE void PrefetchAt(const uint8_t* base, uint64_t offset) {
 
 // A line into L1 (prefetcht0), or with kL2 into L2 only (prefetcht1, PLDL2KEEP): what the batch
 // product prefetches while its tiles work in L1 must not evict their accumulators and activations.
-template <bool kL2 = false>
+template <bool kL2>
 HWY_INLINE void PrefetchLine(const void* p) {
   if constexpr (kL2) {
     __builtin_prefetch(p, 0, 2);

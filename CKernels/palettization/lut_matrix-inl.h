@@ -332,7 +332,7 @@ struct LutMatrixDecoder {
   template <bool kL2>
   HWY_INLINE void PrefetchPanel(size_t r, size_t c) const {
     PrefetchLines<kL2>(plan.indices, (uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits) / 8,
-                  kPanelCols * kBits / 8);
+                       kPanelCols * kBits / 8);
   }
 
   // Where the full chunk c of row r starts (rows < FastRows(): rows of whole bytes).

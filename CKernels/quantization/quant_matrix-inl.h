@@ -243,7 +243,7 @@ struct QuantMatrixDecoder {
   template <bool kL2>
   HWY_INLINE void PrefetchPanel(size_t r, size_t c) const {
     PrefetchLines<kL2>(plan.data, (uint64_t{r} * plan.cols + c * kChunk) * kElementBits / 8,
-                  kPanelCols * kElementBits / 8);
+                       kPanelCols * kElementBits / 8);
     if constexpr (kLayout == ScaleLayout::kChunk) {
       const ScaleRow row = ScaleRowOf(plan.grid, r);
       PrefetchLine<kL2>(row.scale + plan.grid.chunk_block[c]);
