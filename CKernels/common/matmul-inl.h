@@ -27,8 +27,8 @@
 //   void DecodeStepPaired(Cursor&, size_t chunk, VecSpan<DF> w) const;  // DecodeStep<false>'s
 //                                                                       // lanes in paired order
 // Optionally, from the row index alone:
-//   template <bool kL2> void PrefetchPanel(size_t row, size_t chunk) const;
-//     // what row's chunks [chunk, chunk + 16) read, into L1 or with kL2 into L2 (PrefetchLine)
+//   template <bool kL2> void PrefetchPanel(size_t row, size_t chunk, size_t n) const;
+//     // what row's chunks [chunk, chunk + n) read, into L1 or with kL2 into L2 (PrefetchLine)
 // which the batch product then calls once per panel row instead of Prefetch per step.
 // Chunks of a row are decoded in increasing order, so a cursor may carry a running position
 // (sparse formats). With kSafe the decoder must never read outside its buffers. Decoders whose
@@ -307,18 +307,19 @@ HWY_INLINE void GemvRows(const Decoder& dec, size_t cols, const GemvOperands& io
   }
 }
 
-// Products of batches: a panel of rows x kPanelChunks chunks is decoded once into fp32 (in L1) and
+// Products of batches: a panel of rows x 16 or 32 chunks is decoded once into fp32 (in L1) and
 // every batch row is applied to it from there, in register tiles. Each output keeps its 16 partial
 // sums (kVecs vectors) in an accumulator scratch between panels, so its bits are those of the
 // GEMV: the same weights, fma'd into the same partials in the same column order, reduced by the
 // same tree.
-// Rows of a panel: 16 (16 KiB) for batches of 16 or more, so that each activation tile comes from
-// L2 once per 16 rows; 8 for smaller batches, whose activations stay in L1 anyway and which gain
-// from a shorter decode burst between products (measured on Zen 3).
-constexpr size_t kPanelRows = 16;
+// Panels of 8 rows. From batch kWidePanelBatch on, of kPanelCols = 512 columns (16 KiB), so that
+// a tile call runs 32 chunks (768 fmas on AVX-512) per load and store of its accumulators, and the
+// panel, one tile's activations (12 KiB at 6 batch rows) and the accumulators (16 KiB) fit L1
+// together. Intel Xeon (AVX3_DL), cold 4096 x 4096, batch 32, 1 thread, against 16 rows of 256
+// columns: int8 10.3 -> 9.3 ms, int4-b32 10.5 -> 9.7, lut4 9.7 -> 8.5, dense fp16 9.9 -> 9.7.
+// Smaller batches keep 256 columns (PanelCols): with 512, dense fp16 batch 8 3.45 -> 3.94 ms.
+constexpr size_t kPanelRows = 8;
 constexpr size_t kPanelChunks = kPanelCols / kChunk;
-// How far ahead PrefetchPanel reaches: two panels (512 columns).
-constexpr size_t kPanelAheadChunks = 2 * kPanelChunks;
 // Batches from which the tiles outlast the panel decode: PrefetchPanel's calls are then spread
 // over the tile calls, into L2 (a burst of every row's lines waits on the L1 miss buffers, and
 // lines brought into L1 while the tiles run evict their accumulators and activations). Smaller
@@ -326,7 +327,7 @@ constexpr size_t kPanelAheadChunks = 2 * kPanelChunks;
 // spread against beside the decode: dense fp16 batch 8 4.2 -> 3.5 ms, batch 32 11.0 -> 9.9;
 // at batch 2 spread lost (int4-b32 2.65 -> 2.96, int8 2.30 -> 2.43).
 constexpr size_t kSpreadBatch = 4;
-// Batch rows per pass over the weights: bounds the accumulators (16 x 32 x 64 B = 32 KiB, on the
+// Batch rows per pass over the weights: bounds the accumulators (8 x 32 x 64 B = 16 KiB, on the
 // stack); a larger batch decodes the weights once per 32 batch rows.
 constexpr size_t kBatchGroup = 32;
 // Register tile: kTileRows panel rows x kTileBatch batch rows, one vector of the 16 partials at a
@@ -337,9 +338,10 @@ constexpr size_t kBatchGroup = 32;
 constexpr size_t kTileRows = 4;
 constexpr size_t kTileBatch = kLanes >= 16 ? 6 : 3;
 
-// acc[i][b] += panel row i (chunks chunks, rows kPanelCols apart) times batch row x + b *
-// kPanelCols, for i < kR, b < kB; acc[i][b] at acc + (i * kBatchGroup + b) * kChunk.
-template <size_t kR, size_t kB>
+// acc[i][b] += panel row i (chunks chunks, rows kStride floats apart) times batch row x + b *
+// kStride, for i < kR, b < kB; acc[i][b] at acc + (i * kBatchGroup + b) * kChunk. The stride is a
+// constant so that every load addresses from one base register and an immediate offset.
+template <size_t kR, size_t kB, size_t kStride>
 HWY_NOINLINE void PanelTile(const float* HWY_RESTRICT w, size_t chunks,
                             const float* HWY_RESTRICT x, float* HWY_RESTRICT acc) {
   const DF df;
@@ -357,11 +359,11 @@ HWY_NOINLINE void PanelTile(const float* HWY_RESTRICT w, size_t chunks,
       VecArray<DF, kB> xv;
 #pragma clang loop unroll(full)
       for (size_t b = 0; b < kB; ++b) {
-        xv[b] = hn::LoadU(df, x + b * kPanelCols + c * kChunk + j * kLanes);
+        xv[b] = hn::LoadU(df, x + b * kStride + c * kChunk + j * kLanes);
       }
 #pragma clang loop unroll(full)
       for (size_t i = 0; i < kR; ++i) {
-        const VF wv = hn::Load(df, w + i * kPanelCols + c * kChunk + j * kLanes);
+        const VF wv = hn::Load(df, w + i * kStride + c * kChunk + j * kLanes);
 #pragma clang loop unroll(full)
         for (size_t b = 0; b < kB; ++b) a[i * kB + b] = FusedMulAdd(wv, xv[b], a[i * kB + b]);
       }
@@ -377,12 +379,20 @@ HWY_NOINLINE void PanelTile(const float* HWY_RESTRICT w, size_t chunks,
 }
 
 // PanelTile<kR, n> for a tile of n <= kTileBatch batch rows.
-template <size_t kR, size_t kB = kTileBatch>
+template <size_t kR, size_t kStride, size_t kB = kTileBatch>
 HWY_INLINE void PanelTileN(size_t n, const float* w, size_t chunks, const float* x, float* acc) {
   if constexpr (kB >= 1) {
-    if (n == kB) return PanelTile<kR, kB>(w, chunks, x, acc);
-    if constexpr (kB > 1) PanelTileN<kR, kB - 1>(n, w, chunks, x, acc);
+    if (n == kB) return PanelTile<kR, kB, kStride>(w, chunks, x, acc);
+    if constexpr (kB > 1) PanelTileN<kR, kStride, kB - 1>(n, w, chunks, x, acc);
   }
+}
+
+// PanelTileN for panels (and packed activations) `width` columns wide: PanelCols of the batch.
+template <size_t kR>
+HWY_INLINE void PanelTileAt(size_t width, size_t n, const float* w, size_t chunks, const float* x,
+                            float* acc) {
+  if (width == kPanelCols) return PanelTileN<kR, kPanelCols>(n, w, chunks, x, acc);
+  PanelTileN<kR, kPanelCols / 2>(n, w, chunks, x, acc);
 }
 
 // Decodes chunks [c0, c0 + n) of one row into panel (16 floats per chunk), the tail chunk with
@@ -462,11 +472,16 @@ HWY_INLINE void GemmRows(const Decoder& dec, size_t cols, const GemvOperands& io
   const size_t fast_rows = dec.FastRows();
   bool staged = false;
   if constexpr (kF16Staging && HasF16Panels<Decoder>::value) staged = dec.F16Steps();
-  HWY_ALIGN float panel[kPanelRows * kPanelChunks * kChunk];
-  HWY_ALIGN float acc[kPanelRows * kBatchGroup * kChunk];
-  const size_t panel_rows = io.batch >= 16 ? kPanelRows : kPanelRows / 2;
-  for (size_t r0 = io.row_begin; r0 < io.row_end; r0 += panel_rows) {
-    const size_t nr = std::min(panel_rows, io.row_end - r0);
+  // At page boundaries: the stack's start moves within a page from one process to the next, and
+  // with it where the panel and the accumulators fall against the activations and the weights
+  // (which loads 4 KiB-alias their stores). Unaligned, int8 batch 32 took 12.4-12.8 ms instead of
+  // 9.2-9.3 in most processes (Intel Xeon AVX3_DL, cold 4096 x 4096, 1 thread).
+  alignas(4096) float panel[kPanelRows * kPanelChunks * kChunk];
+  alignas(4096) float acc[kPanelRows * kBatchGroup * kChunk];
+  const size_t panel_cols = PanelCols(io.batch);
+  const size_t panel_chunks = panel_cols / kChunk;
+  for (size_t r0 = io.row_begin; r0 < io.row_end; r0 += kPanelRows) {
+    const size_t nr = std::min(kPanelRows, io.row_end - r0);
     for (size_t b0 = 0; b0 < io.batch; b0 += kBatchGroup) {
       const size_t nb = std::min(kBatchGroup, io.batch - b0);
       typename Decoder::Cursor cur[kPanelRows];
@@ -475,28 +490,28 @@ HWY_INLINE void GemmRows(const Decoder& dec, size_t cols, const GemvOperands& io
         hn::Store(hn::Zero(df), df, acc + i);
       }
       const bool spread = nb >= kSpreadBatch;
-      for (size_t c0 = 0; c0 < chunks; c0 += kPanelChunks) {
-        const size_t nc = std::min(kPanelChunks, chunks - c0);
+      for (size_t c0 = 0; c0 < chunks; c0 += panel_chunks) {
+        const size_t nc = std::min(panel_chunks, chunks - c0);
         // Row i's panel two ahead; past the row's end, the same row of the next panel group
         // (which Prefetch's row blocks do not know: its wrap lands in the group being decoded).
-        // Panel rows interleave 8 or 16 row streams and their scale grids, which hardware
+        // Panel rows interleave 8 row streams and their scale grids, which hardware
         // prefetchers follow poorly. Zen 5, cold, against Prefetch per step: int4-b32 batch 8
         // 7.2 -> 4.6 ms, batch 32 17.2 -> 13.2; lut4 batch 32 14.2 -> 12.6; int8 13.8 -> 13.0.
         const auto prefetch_row = [&](size_t i, auto to_l2) {
           if constexpr (HasPanelPrefetch<Decoder>::value) {
-            size_t ahead = c0 + kPanelAheadChunks;
+            size_t ahead = c0 + 2 * panel_chunks;
             size_t row = r0 + i;
             if (ahead >= chunks) {
               ahead -= chunks;
-              row += panel_rows;
+              row += kPanelRows;
             }
             if (ahead < chunks && row < io.row_end) {
-              dec.template PrefetchPanel<decltype(to_l2)::value>(row, ahead);
+              dec.template PrefetchPanel<decltype(to_l2)::value>(row, ahead, panel_chunks);
             }
           }
         };
         for (size_t i = 0; i < nr; ++i) {
-          float* row_panel = panel + i * kPanelChunks * kChunk;
+          float* row_panel = panel + i * panel_cols;
           if (!spread) prefetch_row(i, std::false_type());
           if constexpr (kF16Staging && HasF16Panels<Decoder>::value) {
             if (staged && r0 + i < fast_rows) {
@@ -527,17 +542,17 @@ HWY_INLINE void GemmRows(const Decoder& dec, size_t cols, const GemvOperands& io
         };
         for (size_t t = 0, bt = 0; t < tiles; ++t) {
           const size_t kb = nb / tiles + (t < nb % tiles ? 1 : 0);
-          const float* xt = io.x + ((c0 / kPanelChunks) * io.batch + b0 + bt) * kPanelCols;
+          const float* xt = io.x + ((c0 / panel_chunks) * io.batch + b0 + bt) * panel_cols;
           size_t i = 0;
           for (; i + kTileRows <= nr; i += kTileRows) {
             prefetch();
-            PanelTileN<kTileRows>(kb, panel + i * kPanelCols, nc, xt,
-                                  acc + (i * kBatchGroup + bt) * kChunk);
+            PanelTileAt<kTileRows>(panel_cols, kb, panel + i * panel_cols, nc, xt,
+                                   acc + (i * kBatchGroup + bt) * kChunk);
           }
           for (; i < nr; ++i) {
             prefetch();
-            PanelTileN<1>(kb, panel + i * kPanelCols, nc, xt,
-                          acc + (i * kBatchGroup + bt) * kChunk);
+            PanelTileAt<1>(panel_cols, kb, panel + i * panel_cols, nc, xt,
+                           acc + (i * kBatchGroup + bt) * kChunk);
           }
           bt += kb;
         }

@@ -70,10 +70,10 @@ struct DenseDecoder {
 
   // The batch product's: a panel row's lines.
   template <bool kL2>
-  HWY_INLINE void PrefetchPanel(size_t r, size_t c) const {
-    const size_t n = std::min(kPanelChunks * kChunk, cols - c * kChunk);
+  HWY_INLINE void PrefetchPanel(size_t r, size_t c, size_t n) const {
+    const size_t m = std::min(n * kChunk, cols - c * kChunk);
     PrefetchLines<kL2>(reinterpret_cast<const uint8_t*>(w + r * cols + c * kChunk), 0,
-                       n * sizeof(T));
+                       m * sizeof(T));
   }
 
  private:

@@ -28,15 +28,21 @@ constexpr size_t SplitColumn(size_t p) { return p < 8 ? 2 * p : 2 * (p - 8) + 1;
 constexpr size_t PairedColumn(size_t p) { return p / 2 + 8 * (p % 2); }
 
 // Columns of a weight panel in the product of batches (matmul-inl.h), and of a block of the
-// packed activations it reads.
-constexpr size_t kPanelCols = 256;
+// packed activations it reads: at most kPanelCols, PanelCols(batch).
+constexpr size_t kPanelCols = 512;
+// Batches from which panels (and blocks of packed activations) have kPanelCols columns; smaller
+// ones have half as many (matmul-inl.h, GemmRows).
+constexpr size_t kWidePanelBatch = 16;
+constexpr size_t PanelCols(size_t batch) {
+  return batch >= kWidePanelBatch ? kPanelCols : kPanelCols / 2;
+}
 
 // What a kernel computes: y[b, r] for every batch row b and r in [row_begin, row_end).
 struct GemvOperands {
   // fp32 activations. Not packed (batch 1 only): the row at x. Packed: column block k (columns
-  // 256 k ... 256 k + 255, +0 past cols) of batch row b at x + (k * batch + b) * kPanelCols, so
-  // that the tile a product reads is contiguous (rows a power-of-two apart would share L1 sets).
-  // Batch 1 packed is simply the row padded with +0 to whole blocks.
+  // n k ... n k + n - 1, +0 past cols; n = PanelCols(batch)) of batch row b at x + (k * batch +
+  // b) * n, so that the tile a product reads is contiguous (rows a power-of-two apart would share
+  // L1 sets). Batch 1 packed is simply the row padded with +0 to whole blocks.
   const float* x;
   bool packed;
   size_t batch;

@@ -65,8 +65,9 @@ const float* PrepareActivations(uint64_t target, const GemvRequest& req, size_t 
   const float* x32 = reinterpret_cast<const float*>(req.x);
   if (!req.x_f16 && (rows || req.batch == 1)) return x32;
   thread_local CacheLineVector<float> scratch_buffer;
-  const size_t blocks = (cols + kPanelCols - 1) / kPanelCols;
-  float* scratch = Reserve(scratch_buffer, rows ? req.batch * cols : req.batch * blocks * kPanelCols);
+  const size_t width = PanelCols(req.batch);
+  const size_t blocks = (cols + width - 1) / width;
+  float* scratch = Reserve(scratch_buffer, rows ? req.batch * cols : req.batch * blocks * width);
   if (rows) {
     RunWidenF16(target, reinterpret_cast<const uint16_t*>(req.x), req.batch * cols, scratch);
     return scratch;
@@ -81,10 +82,10 @@ const float* PrepareActivations(uint64_t target, const GemvRequest& req, size_t 
       src = widened.data();
     }
     for (size_t k = 0; k < blocks; ++k) {
-      float* block = scratch + (k * req.batch + b) * kPanelCols;
-      const size_t n = std::min(kPanelCols, cols - k * kPanelCols);
-      std::memcpy(block, src + k * kPanelCols, 4 * n);
-      std::fill(block + n, block + kPanelCols, 0.0f);
+      float* block = scratch + (k * req.batch + b) * width;
+      const size_t n = std::min(width, cols - k * width);
+      std::memcpy(block, src + k * width, 4 * n);
+      std::fill(block + n, block + width, 0.0f);
     }
   }
   *packed = true;

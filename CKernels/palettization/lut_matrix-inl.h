@@ -330,9 +330,9 @@ struct LutMatrixDecoder {
 
   // The batch product's: a panel row's indices (tables, as for Prefetch, are left to the caches).
   template <bool kL2>
-  HWY_INLINE void PrefetchPanel(size_t r, size_t c) const {
+  HWY_INLINE void PrefetchPanel(size_t r, size_t c, size_t n) const {
     PrefetchLines<kL2>(plan.indices, (uint64_t{r} * row_bits + uint64_t{c} * kChunk * kBits) / 8,
-                       kPanelCols * kBits / 8);
+                       uint64_t{n} * kChunk * kBits / 8);
   }
 
   // Where the full chunk c of row r starts (rows < FastRows(): rows of whole bytes).

@@ -241,9 +241,9 @@ struct QuantMatrixDecoder {
   // With the scale and offset of chunk c's block (per-block grids: per-row scales stream with
   // the rows, and the per-lane layout is rare).
   template <bool kL2>
-  HWY_INLINE void PrefetchPanel(size_t r, size_t c) const {
+  HWY_INLINE void PrefetchPanel(size_t r, size_t c, size_t n) const {
     PrefetchLines<kL2>(plan.data, (uint64_t{r} * plan.cols + c * kChunk) * kElementBits / 8,
-                       kPanelCols * kElementBits / 8);
+                       uint64_t{n} * kChunk * kElementBits / 8);
     if constexpr (kLayout == ScaleLayout::kChunk) {
       const ScaleRow row = ScaleRowOf(plan.grid, r);
       PrefetchLine<kL2>(row.scale + plan.grid.chunk_block[c]);

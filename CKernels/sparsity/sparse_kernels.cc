@@ -124,14 +124,15 @@ struct SparseMatrixDecoder : SparseMaskDecoder<SparseMatrixDecoder<kLut, kF16, k
   // The batch product's: a panel row's mask bits, and its values where the row's non-zeros would
   // be if spread evenly (the row's share of the panel, a line either side).
   template <bool kL2>
-  HWY_INLINE void PrefetchPanel(size_t r, size_t c) const {
+  HWY_INLINE void PrefetchPanel(size_t r, size_t c, size_t n) const {
     const uint64_t col = uint64_t{c} * kChunk;
-    PrefetchLines<kL2>(plan.mask, (uint64_t{r} * plan.cols + col) >> 3, kPanelCols / 8);
+    const uint64_t width = uint64_t{n} * kChunk;
+    PrefetchLines<kL2>(plan.mask, (uint64_t{r} * plan.cols + col) >> 3, width / 8);
     const uint64_t first = plan.row_start[r];
     const uint64_t count = plan.row_start[r + 1] - first;
     const uint64_t bits = kLut ? plan.nbits : kElemBytes * 8;
     const uint64_t at = (first + count * col / plan.cols) * bits / 8;
-    const uint64_t span = (count * kPanelCols / plan.cols) * bits / 8 + 128;
+    const uint64_t span = (count * width / plan.cols) * bits / 8 + 128;
     PrefetchLines<kL2>(plan.values, at >= 64 ? at - 64 : 0, span);
   }
 
