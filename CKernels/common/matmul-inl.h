@@ -378,7 +378,7 @@ HWY_NOINLINE void PanelTile(const float* HWY_RESTRICT w, size_t chunks,
   }
 }
 
-// PanelTile<kR, n> for a tile of n <= kTileBatch batch rows.
+// PanelTile<kR, n, kStride> for a tile of n <= kTileBatch batch rows.
 template <size_t kR, size_t kStride, size_t kB = kTileBatch>
 HWY_INLINE void PanelTileN(size_t n, const float* w, size_t chunks, const float* x, float* acc) {
   if constexpr (kB >= 1) {
