@@ -377,10 +377,10 @@ struct LutMatrix final : wk_matrix {
     RunLutMatrixDecompress(target, plan, out, row_begin, row_end);
   }
 
-  // The staged GEMV covers 4- and 6-bit tables (8-bit half planes serve AVX3_DL's look-ups, and
-  // narrower ones its decompression).
+  // The staged GEMV covers 4- and 6-bit tables, and 1-3 bits on 8-lane targets (8-bit half
+  // planes serve AVX3_DL's look-ups, and narrower ones its decompression).
   bool StagesHalfWeights() const override {
-    return (plan.nbits == 4 || plan.nbits == 6) && !plan.half_planes.empty();
+    return (plan.nbits <= 4 || plan.nbits == 6) && !plan.half_planes.empty();
   }
 };
 

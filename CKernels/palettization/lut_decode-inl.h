@@ -228,6 +228,17 @@ constexpr size_t SplitOffset(size_t s, size_t j) {
   return kChunks == 4 && kLanes == 8 ? 8 * (4 * j + 2 * (s & 1) + (s >> 1)) : 16 * s + kLanes * j;
 }
 
+// The binary16 words of a 16-entry table (byte planes at `planes`) for 64 columns whose indices
+// are byte k of `even` (column 2k) and of `odd` (column 2k + 1), low 4 bits, placed as
+// SplitOffset<4> says.
+HWY_INLINE void StoreSplitPlanes(hn::Vec<D8> even, hn::Vec<D8> odd, const uint8_t* planes, uint16_t* out) {
+  const D8 d8;
+  const hn::Vec<D8> plane_low = hn::LoadDup128(d8, planes);
+  const hn::Vec<D8> plane_high = hn::LoadDup128(d8, planes + 16);
+  StoreHalfWords(hn::TableLookupBytes(plane_low, even), hn::TableLookupBytes(plane_high, even), out);
+  StoreHalfWords(hn::TableLookupBytes(plane_low, odd), hn::TableLookupBytes(plane_high, odd), out + 32);
+}
+
 // 16 kChunks weights of a 16-entry binary16 table (byte planes: 16 low bytes, 16 high bytes) from
 // 8 kChunks bytes of nibbles (16 readable at p), each chunk in split order (its even columns,
 // then its odd ones: the staged GEMV's order), placed as SplitOffset says. The nibbles need
@@ -248,8 +259,8 @@ HWY_INLINE void Lookup4PlanesSplit(const uint8_t* p, const uint8_t* planes, uint
   };
   if constexpr (kChunks == 4) {
     const hn::Vec<D8> packed = hn::LoadU(d8, p);
-    store(hn::And(packed, nibble), out);
-    store(hn::And(hn::BitCast(d8, hn::ShiftRight<4>(hn::BitCast(d16, packed))), nibble), out + 32);
+    StoreSplitPlanes(hn::And(packed, nibble),
+                     hn::And(hn::BitCast(d8, hn::ShiftRight<4>(hn::BitCast(d16, packed))), nibble), planes, out);
   } else if constexpr (kChunks == 2) {
     // Block 0 takes the low nibbles, block 1 the high ones: one variable shift.
     // A type that depends on kChunks: the variable shift (operator>> only on x86 in Highway
@@ -278,17 +289,19 @@ constexpr size_t Split6Offset(size_t s, size_t j) { return kLanes == 8 ? 8 * s +
 // shuffles and two 16-bit multiplies: byte 2i of a block is word i of `a`, byte 2i + 1 word i of
 // `b`, each shifted right by MulHigh to put its field's bits at 0-5. a's words are columns 0, 4,
 // 8, 12, 1, 5, 9, 13 and b's 2, 6, 10, 14, 3, 7, 11, 15.
+// Make(true): byte i is field i (natural order), which lut3 reads as the index pairs of columns
+// 2i and 2i + 1.
 struct Index6Layout {
   uint8_t a[16];
   uint8_t b[16];
   uint16_t mul_a[8];
   uint16_t mul_b[8];
 
-  static constexpr Index6Layout Make() {
+  static constexpr Index6Layout Make(bool natural) {
     Index6Layout t{};
     for (size_t i = 0; i < 8; ++i) {
-      const size_t col_a = 4 * (i % 4) + i / 4;
-      const size_t col_b = col_a + 2;
+      const size_t col_a = natural ? 2 * i : 4 * (i % 4) + i / 4;
+      const size_t col_b = natural ? 2 * i + 1 : col_a + 2;
       // a: a field starting a byte goes to a word's high byte (a MulHigh shifts by 1-15 bits).
       const size_t byte_a = 6 * col_a / 8, off_a = 6 * col_a % 8;
       t.a[2 * i] = off_a == 0 ? 0x80 : static_cast<uint8_t>(byte_a);
@@ -304,7 +317,62 @@ struct Index6Layout {
   }
 };
 
-constexpr Index6Layout kIndex6Layout = Index6Layout::Make();
+constexpr Index6Layout kIndex6Layout = Index6Layout::Make(false);
+constexpr Index6Layout kPair3Layout = Index6Layout::Make(true);
+
+// The 16 six-bit fields of the 12 bytes at the start of each 128-bit block of src as bytes, in
+// the layout's order (two byte shuffles and two 16-bit multiplies; bits 6 and 7 of a byte may
+// hold the next field's bits).
+HWY_INLINE hn::Vec<hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>>> Fields6(hn::Vec<D8> src,
+                                                                               const Index6Layout& t) {
+  const D8 d8;
+  const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
+  const auto a = hn::BitCast(d16, hn::TableLookupBytesOr0(src, hn::LoadDup128(d8, t.a)));
+  const auto b = hn::BitCast(d16, hn::TableLookupBytesOr0(src, hn::LoadDup128(d8, t.b)));
+  return hn::Or(hn::And(hn::MulHigh(a, hn::LoadDup128(d16, t.mul_a)), hn::Set(d16, 0x00FF)),
+                hn::ShiftLeft<8>(hn::MulHigh(b, hn::LoadDup128(d16, t.mul_b))));
+}
+
+// lut1, lut2, lut3 through lut4's staged look-up (StoreSplitPlanes; 8-lane targets): the 64
+// indices of a step become lut4's two byte vectors, even columns and odd ones, each index masked
+// in its byte, in as few operations as their packing allows. 16 bytes readable at p, and at p + 12
+// for 3 bits. Tables of fewer than 16 entries are repeated to 16.
+template <int kBits, size_t kL = kLanes>  // a template: instantiated only where a decoder stages
+HWY_INLINE void LookupNarrowPlanesSplit(const uint8_t* p, const uint8_t* planes, uint16_t* out) {
+  static_assert(kL == 8 && kBits >= 1 && kBits <= 3, "64 columns of 1-3 bit indices per step");
+  const D8 d8;
+  const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
+  hn::Vec<D8> even;
+  hn::Vec<D8> odd;
+  if constexpr (kBits == 1) {
+    // Byte k takes index byte k / 4 (both blocks hold bytes 0-7); bit 2 (k % 4) is column 2k,
+    // the next bit column 2k + 1.
+    alignas(16) static constexpr uint8_t kSpread[32] = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3,
+                                                        4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7};
+    alignas(16) static constexpr uint8_t kBit[16] = {1, 4, 16, 64, 1, 4, 16, 64, 1, 4, 16, 64, 1, 4, 16, 64};
+    const hn::Vec<D8> spread = hn::TableLookupBytes(hn::LoadDup128(d8, p), hn::LoadU(d8, kSpread));
+    const hn::Vec<D8> bit = hn::LoadDup128(d8, kBit);
+    const hn::Vec<D8> one = hn::Set(d8, 1);
+    even = hn::Min(hn::And(spread, bit), one);
+    odd = hn::Min(hn::And(spread, hn::Add(bit, bit)), one);
+  } else if constexpr (kBits == 2) {
+    // Word m holds index byte m, columns 4m ... 4m + 3: columns 4m and 4m + 2 to its two bytes
+    // for `even`, 4m + 1 and 4m + 3 for `odd`.
+    const hn::Rebind<uint8_t, decltype(d16)> dn;
+    const auto w = hn::PromoteTo(d16, hn::LoadU(dn, p));
+    const auto mask = hn::Set(d16, 0x0303);
+    even = hn::BitCast(d8, hn::And(hn::Or(w, hn::ShiftLeft<4>(w)), mask));
+    odd = hn::BitCast(d8, hn::And(hn::Or(hn::ShiftRight<2>(w), hn::ShiftLeft<2>(w)), mask));
+  } else {
+    // Block s holds bytes 12 s ... 12 s + 11: 16 index pairs of 6 bits.
+    const hn::Half<D8> dh;
+    const auto pairs = Fields6(hn::Combine(d8, hn::LoadU(dh, p + 12), hn::LoadU(dh, p)), kPair3Layout);
+    const auto mask = hn::Set(d16, 0x0707);
+    even = hn::BitCast(d8, hn::And(pairs, mask));
+    odd = hn::BitCast(d8, hn::And(hn::ShiftRight<3>(pairs), mask));
+  }
+  StoreSplitPlanes(even, odd, planes, out);
+}
 
 // 16 kSplit6StepChunks weights of a 64-entry binary16 table from 12 bytes of indices per chunk
 // (chunk s's 16 bytes readable at p + 12 s), in split order, placed as Split6Offset says. The
@@ -325,12 +393,7 @@ HWY_INLINE void Lookup6PlanesSplit(const uint8_t* p, const uint8_t* planes, uint
   } else {
     src = hn::LoadU(d8, p);
   }
-  const auto a = hn::BitCast(d16, hn::TableLookupBytesOr0(src, hn::LoadDup128(d8, kIndex6Layout.a)));
-  const auto b = hn::BitCast(d16, hn::TableLookupBytesOr0(src, hn::LoadDup128(d8, kIndex6Layout.b)));
-  // Bits 6 and 7 of a byte may hold the next field's bits: nothing below reads them.
-  const auto fields =
-      hn::Or(hn::And(hn::MulHigh(a, hn::LoadDup128(d16, kIndex6Layout.mul_a)), hn::Set(d16, 0x00FF)),
-             hn::ShiftLeft<8>(hn::MulHigh(b, hn::LoadDup128(d16, kIndex6Layout.mul_b))));
+  const auto fields = Fields6(src, kIndex6Layout);
   // Arm's byte look-up gives 0 for indices of 16 and more: keep the low 4 bits.
   const auto low = hn::BitCast(di8, hn::And(hn::BitCast(d8, fields), hn::Set(d8, 0x0F)));
   const auto bit4 = hn::BitCast(di8, hn::ShiftLeft<3>(fields));

@@ -384,13 +384,16 @@ struct LutMatrixDecoder {
   }
 #endif
 
-  // Unscaled fp16 tables of 4 or 6 bits: a step's entries as binary16 bits, in split order.
-  static constexpr bool kF16Steps = (kBits == 4 || kBits == 6) && kPlanes4 && kLayout == LutLayout::kPlain;
+  // Unscaled fp16 tables of 4 or 6 bits, and of 1-3 bits on 8-lane targets (lut4's look-up, 64
+  // columns a step): a step's entries as binary16 bits, in split order.
+  static constexpr bool kNarrowF16 = kBits <= 3 && kLanes == 8;
+  static constexpr bool kF16Steps =
+      (kBits == 4 || kBits == 6 || kNarrowF16) && kPlanes4 && kLayout == LutLayout::kPlain;
   // 4-bit panels decode faster to fp32 directly (four byte planes, no order to restore).
   static constexpr bool kF16Panels = kBits == 6;
-  static constexpr size_t kF16StepChunks = kBits == 4 ? kSplitStepChunks : kSplit6StepChunks;
+  static constexpr size_t kF16StepChunks = kBits == 6 ? kSplit6StepChunks : kSplitStepChunks;
   static constexpr size_t F16Offset(size_t s, size_t j) {
-    return kBits == 4 ? SplitOffset<kF16StepChunks>(s, j) : Split6Offset(s, j);
+    return kBits == 6 ? Split6Offset(s, j) : SplitOffset<kF16StepChunks>(s, j);
   }
   // A step's columns must share one table.
   bool F16Steps() const {
@@ -403,6 +406,8 @@ struct LutMatrixDecoder {
     const size_t table = row_info[r].table_offset + chunk_table_offset[c];
     if constexpr (kBits == 4) {
       Lookup4PlanesSplit<kSplitStepChunks>(indices + (bit >> 3), half_planes + table * 2, out);
+    } else if constexpr (kBits <= 3) {
+      LookupNarrowPlanesSplit<kBits>(indices + (bit >> 3), half_planes + table * 2, out);
     } else {
       Lookup6PlanesSplit(indices + (bit >> 3), half_planes + table * 2, out);
     }

@@ -230,15 +230,15 @@ struct PalettizedMatrixTests {
     })
   }
 
-  /// The staged GEMV (unscaled 4-bit fp16 tables: 64 columns of 4 rows decoded into an L1
-  /// buffer in split order, consumed a step later): several steps per row, remaining chunks and
-  /// a tail after them, blocks of 4 rows then the checked last rows, tables per row group and
-  /// per column group (groups of 64 columns are staged, of 32 not).
-  @Test("staged fp16 GEMV: unscaled 4- and 6-bit fp16 LUTs, rows of many steps", .shrinking(false),
+  /// The staged GEMV (unscaled fp16 tables of 4 and 6 bits, and of 1-3 bits on AVX2: 64
+  /// columns of 4 rows decoded into an L1 buffer in split order, consumed a step later): several
+  /// steps per row, remaining chunks and a tail after them, blocks of 4 rows then the checked last
+  /// rows, tables per row group and per column group (groups of 64 columns are staged, of 32 not).
+  @Test("staged fp16 GEMV: unscaled 1-, 2-, 3-, 4- and 6-bit fp16 LUTs, rows of many steps", .shrinking(false),
         arguments: SIMDTarget.compiled)
   func stagedHalfTables(target: SIMDTarget) async throws {
-    try await MatrixHarness.checkRandomCases(count: 24, target: target, make: { r in
-      let bits = r.pick([4, 6])
+    try await MatrixHarness.checkRandomCases(count: 40, target: target, make: { r in
+      let bits = r.pick([1, 2, 3, 4, 6])
       let cols = r.pick([64, 65, 96, 128, 150, 192, 256, 320, 333, 700])
       let rows = r.pick([4, 5, 8, 9, 13, 17, 31])
       let gr = r.chance(0.5) ? 1 : r.divisor(of: rows)
