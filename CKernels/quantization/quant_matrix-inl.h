@@ -2,7 +2,8 @@
 // and offsets: each chunk's 16 integers are widened, shifted, scaled and (fp16 weights) rounded
 // to binary16 in registers, then accumulated in the canonical order. Included by
 // quant_gemv_bytes.cc (int8/uint8) and quant_gemv_nibbles.cc (int4/uint4), which compile in
-// parallel, and by sparsity/sparse_quant_gemv.cc (the same dequantization of sparse non-zeros).
+// parallel, and by sparsity/sparse_quant_matrix-inl.h (the same dequantization of sparse
+// non-zeros).
 
 #if defined(WK_QUANTIZATION_QUANT_MATRIX_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef WK_QUANTIZATION_QUANT_MATRIX_INL_H_

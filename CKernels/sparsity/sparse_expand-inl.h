@@ -1,7 +1,7 @@
 // Per-target expansion of packed non-zeros to the set bits of a mask, shared by the sparse
-// kernels (sparse_kernels.cc) and the sparse + quantized GEMV (sparse_quant_gemv.cc). Highway
-// 1.0.3 has no Expand: the values of a mask byte (fp16, 1-byte integers) or nibble (fp32) are
-// scattered with one table-driven byte shuffle whose zero lanes come for free
+// kernels (sparse_kernels.cc) and the sparse + quantized decoder (sparse_quant_matrix-inl.h).
+// Highway 1.0.3 has no Expand: the values of a mask byte (fp16, 1-byte integers) or nibble (fp32)
+// are scattered with one table-driven byte shuffle whose zero lanes come for free
 // (TableLookupBytesOr0); AVX-512 targets use the native expands (vpexpandw and vpexpandb with
 // VBMI2, vexpandps) of masked loads, which never read past the last value, or in fast rows of
 // whole vectors (the plan's fast rows have 64 readable bytes past any value).

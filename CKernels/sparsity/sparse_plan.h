@@ -102,7 +102,8 @@ void RunSparseMatrixGemv(uint64_t target, const SparseMatrixPlan& plan, const Ge
 // Rows [r0, r1) of the dense weights of a kLut matrix into out ([rows, cols] of weight_dtype).
 void RunSparseLutDecompress(uint64_t target, const SparseMatrixPlan& plan, uint8_t* out,
                             size_t r0, size_t r1);
-// kQuant matrices (sparse_quant_gemv.cc): the product, and rows [r0, r1) of the dense weights.
+// kQuant matrices (sparse_quant_gemv.cc, sparse_quant_decompress.cc): the product, and rows
+// [r0, r1) of the dense weights.
 void RunSparseQuantMatrixGemv(uint64_t target, const SparseMatrixPlan& plan, const GemvOperands& io);
 void RunSparseQuantMatrixDecompress(uint64_t target, const SparseMatrixPlan& plan, uint8_t* out,
                                     size_t r0, size_t r1);
