@@ -157,16 +157,19 @@ HWY_INLINE void Lookup4Planes16(const uint8_t* p, const uint8_t* planes, uint16_
 }
 
 // Calls f(i, field i) for the 16 fields of a chunk of 6- or 8-bit indices at p (16 bytes
-// readable), from GPR loads and shifts.
+// readable), from GPR loads and shifts. Unrolled, so that f sees each i as a constant.
 template <int kBits, class F>
 HWY_INLINE void ForEachScalarField(const uint8_t* p, const F& f) {
   if constexpr (kBits == 8) {
+    HWY_UNROLL(16)
     for (size_t i = 0; i < kChunk; ++i) f(i, uint32_t{p[i]});
   } else {
     static_assert(kBits == 6, "6 or 8 bits");
     // Four 6-bit fields per 3 bytes.
+    HWY_UNROLL(4)
     for (size_t g = 0; g < 4; ++g) {
       const uint32_t v = p[3 * g] | (uint32_t{p[3 * g + 1]} << 8) | (uint32_t{p[3 * g + 2]} << 16);
+      HWY_UNROLL(4)
       for (size_t k = 0; k < 4; ++k) f(4 * g + k, (v >> (6 * k)) & 63);
     }
   }
