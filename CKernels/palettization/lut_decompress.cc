@@ -38,29 +38,30 @@ HWY_INLINE void StoreEntries(VecSpan<DU> v, uint32_t elem_bytes, uint8_t* out) {
   }
 }
 
-// The first `valid` entries of a chunk of 8-bit indices at p (16 bytes readable), their bits
-// copied through GPRs, a whole chunk in 8-byte words. Zen 3, fp16 entries, against a copy of the
-// dense weights: 0.86-0.90 against 0.53-0.57 through LookupScalar's vectors and a demoting store.
-// 6-bit indices keep that form: their field shifts leave no ALU room for the word packing (8.5
-// against 7.2 ms).
+// Leading whole chunks of 8-bit indices from entry `first` (a multiple of 16) on, their entries'
+// bits copied through GPRs in 8-byte words, in a loop of their own (inside the chunk loop below
+// its bookkeeping spilled: 7.0 ms). Zen 3, fp16 entries, against a copy of the dense weights:
+// 0.86-0.90 against 0.53-0.57 through LookupScalar's vectors and a demoting store. 6-bit indices
+// keep that form: their field shifts leave no ALU room for the packing (8.5 against 7.2 ms).
+// Returns the entries written.
 template <typename T>
-HWY_INLINE void CopyEntries8(const uint8_t* p, const uint32_t* table, size_t valid, uint8_t* out) {
-  if (valid == kChunk) {
-    constexpr size_t kPerWord = 8 / sizeof(T);
+HWY_INLINE size_t CopyWhole8(const LutRun& run, size_t first) {
+  constexpr size_t kPerWord = 8 / sizeof(T);
+  const uint8_t* indices = run.indices + run.bit0 / 8;
+  const size_t readable = run.index_bytes - run.bit0 / 8;
+  size_t i = first;
+  for (; i + kChunk <= run.count && i + kChunk <= readable; i += kChunk) {
+    uint8_t* out = run.out + i * sizeof(T);
     uint64_t word = 0;
-    ForEachScalarField<8>(p, [&](size_t i, uint32_t field) {
-      word |= uint64_t{static_cast<T>(table[field])} << (8 * sizeof(T) * (i % kPerWord));
-      if (i % kPerWord == kPerWord - 1) {
-        std::memcpy(out + i / kPerWord * 8, &word, 8);
+    ForEachScalarField<8>(indices + i, [&](size_t k, uint32_t field) {
+      word |= uint64_t{static_cast<T>(run.table[field])} << (8 * sizeof(T) * (k % kPerWord));
+      if (k % kPerWord == kPerWord - 1) {
+        std::memcpy(out + k / kPerWord * 8, &word, 8);
         word = 0;
       }
     });
-    return;
   }
-  for (size_t i = 0; i < valid; ++i) {
-    const T bits = static_cast<T>(table[p[i]]);
-    std::memcpy(out + i * sizeof(T), &bits, sizeof(T));
-  }
+  return i;
 }
 
 // Leading 4-bit entries of 2 or 4 bytes through the run's byte planes (the entries' own bits: no
@@ -153,35 +154,28 @@ void LutGatherBits(const LutRun& run_ref) {
     if (run.planes != nullptr && run.elem_bytes == 2) first = GatherNarrowF16<kBits>(run) / kChunk;
   }
 #endif
+  if constexpr (kBits == 8) {
+    const size_t at = first * kChunk;
+    if (run.elem_bytes == 4) first = CopyWhole8<uint32_t>(run, at) / kChunk;
+    if (run.elem_bytes == 2) first = CopyWhole8<uint16_t>(run, at) / kChunk;
+    if (run.elem_bytes == 1) first = CopyWhole8<uint8_t>(run, at) / kChunk;
+  }
   const size_t chunks = (run.count + kChunk - 1) / kChunk;
   for (size_t c = first; c < chunks; ++c) {
     const uint64_t bit = run.bit0 + uint64_t{c} * kChunk * kBits;
     const bool fast = (bit & 7) == 0 && (bit >> 3) + 16 <= run.index_bytes;
-    uint8_t* out = run.out + c * kChunk * run.elem_bytes;
-    const size_t valid = std::min(kChunk, run.count - c * kChunk);
     VecArray<DU, kVecs> v;
     if constexpr (kBits >= 6) {
+      // The scalar look-ups: several times the gather's rate on Zen 3.
       HWY_ALIGN uint8_t aligned[16];
       const uint8_t* p = run.indices + (bit >> 3);
       if (!fast) {
         SafeChunkBytes<kBits>(run.indices, run.index_bytes, bit, aligned);
         p = aligned;
       }
-      if constexpr (kBits == 8) {
-        if (run.elem_bytes == 4) {
-          CopyEntries8<uint32_t>(p, run.table, valid, out);
-        } else if (run.elem_bytes == 2) {
-          CopyEntries8<uint16_t>(p, run.table, valid, out);
-        } else {
-          CopyEntries8<uint8_t>(p, run.table, valid, out);
-        }
-        continue;
-      } else {
-        // The scalar look-ups: several times the gather's rate on Zen 3.
-        VecArray<DF, kVecs> w;
-        LookupScalar<kBits>(p, run.table, w);
-        for (size_t j = 0; j < kVecs; ++j) v[j] = hn::BitCast(DU(), VF(w[j]));
-      }
+      VecArray<DF, kVecs> w;
+      LookupScalar<kBits>(p, run.table, w);
+      for (size_t j = 0; j < kVecs; ++j) v[j] = hn::BitCast(DU(), VF(w[j]));
     } else {
       VecArray<DU, kVecs> idx;
       if (fast) {
@@ -191,6 +185,8 @@ void LutGatherBits(const LutRun& run_ref) {
       }
       for (size_t j = 0; j < kVecs; ++j) v[j] = Lookup<kBits>(run.table, idx[j]);
     }
+    uint8_t* out = run.out + c * kChunk * run.elem_bytes;
+    const size_t valid = std::min(kChunk, run.count - c * kChunk);
     if (valid == kChunk) {
       StoreEntries(v, run.elem_bytes, out);
     } else {
