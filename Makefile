@@ -36,8 +36,9 @@ bench: deps
 # the coremltools vectors through kernel-bench verify, the downstream package, the installed
 # library's examples, the Arm targets under qemu, then every fuzz target for a short run. Each
 # step prints its wall time, so that CI's log shows where the minutes go. The Arm runs and the
-# fuzz runs are single-threaded processes: one make runs them with the fuzzers' build, a
-# process per core.
+# fuzz runs are single-threaded processes: one make runs them with both builds, a process per
+# core, the Arm build first: its compiles are the longest, and when a recursive make built it
+# (stop 38) it started after most of the fuzzers' objects and ended alone on one core.
 TEST_STEPS := swift-test verify downstream examples test-arm-and-fuzz
 test: deps
 	@set -e; total=$$(date +%s); for step in $(TEST_STEPS); do \
@@ -47,7 +48,7 @@ test: deps
 
 .PHONY: test-arm-and-fuzz
 test-arm-and-fuzz: deps-arm
-	$(MAKE) --no-print-directory -j$(NPROC) test-arm fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	$(MAKE) --no-print-directory -j$(NPROC) arm-runs fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 # Line tables only for the C++ of the test build (SwiftPM's -g comes after Package.swift's flags,
 # -Xcxx after it): with full debug info of the inlined kernels the longest source (then the whole
@@ -81,7 +82,17 @@ verify:
 
 FUZZ_TARGETS := palettization sparsity quantization model
 FUZZ_DIR := .build-fuzz
-KERNEL_SOURCES := $(shell find CKernels -name '*.cc' | sort)
+# Slowest compiles first (every build here: the library's, the fuzzers', the Arm one), so that no
+# long compile starts late and runs alone on one core at the end of a parallel build, as
+# sparse_quant_gemv.cc (last by name) did for ~100 s at the end of the library's build and of the
+# Arm build in stop 38's CI. Ordered by their compile times in the three builds (stop 39, Zen 3:
+# 662, 417, 394, 382, 346, 340, 197, 193, 186 and 53 s); other sources follow by name.
+SLOW_KERNEL_SOURCES := $(addprefix CKernels/,$(addsuffix .cc,sparsity/sparse_quant_gemv \
+  sparsity/sparse_quant_decompress quantization/quant_gemv_nibbles sparsity/sparse_kernels \
+  palettization/lut_decompress quantization/quant_decompress palettization/lut_gemv_narrow \
+  quantization/quant_gemv_bytes palettization/lut_gemv_wide dense/dense_kernels))
+KERNEL_SOURCES := $(SLOW_KERNEL_SOURCES) \
+  $(filter-out $(SLOW_KERNEL_SOURCES),$(shell find CKernels -name '*.cc' | sort))
 KERNEL_HEADERS := $(shell find CKernels -name '*.h')
 FUZZ_OBJECTS := $(patsubst CKernels/%.cc,$(FUZZ_DIR)/obj/%.o,$(KERNEL_SOURCES))
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all

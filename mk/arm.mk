@@ -17,7 +17,7 @@ DRIVER_HEADERS := Tests/CDriver/driver.h Fuzz/fuzz_support.h
 FUZZ_SOURCES := $(addprefix Fuzz/,$(addsuffix _fuzz.cc,$(FUZZ_TARGETS)))
 VECTORS_DIR := Tests/WeightKernelsTests/Fixtures/coremltools
 
-.PHONY: deps-arm arm-build test-arm clean-arm driver-native
+.PHONY: deps-arm test-arm arm-runs clean-arm driver-native
 
 # The cross toolchain, qemu-user, Highway for arm64 (same version as the amd64 package: both
 # share /usr/include/hwy) and nlohmann-json for the vector manifest. Installs only what is missing.
@@ -51,22 +51,23 @@ $(ARM_DIR)/cdriver: $(ARM_OBJECTS) $(patsubst Fuzz/%.cc,$(ARM_DIR)/fuzz/%.o,$(FU
     $(patsubst Tests/CDriver/%.cc,$(ARM_DIR)/driver/%.o,$(DRIVER_SOURCES))
 	$(ARM_CXX) $^ -lhwy -lpthread -o $@
 
-# In parallel: under a parent make's jobserver (make -jN test-arm ...) with its jobs, else -j$(NPROC).
-arm-build: deps-arm
-	$(MAKE) $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(NPROC)) $(ARM_DIR)/cdriver
-
 # qemu CPU, then the target Highway picks for it, for each Arm target. The driver checks every
 # target the CPU supports against EMU128, fails unless that one is among them, and checks that the
 # library's default stays NEON (wk_best_target prefers it to the SVE targets).
 ARM_RUNS := cortex-a72:NEON a64fx:SVE a64fx,sve-default-vector-length=32:SVE_256 \
   max:SVE2 max,sve-default-vector-length=256:SVE2 max,sve-default-vector-length=16:SVE2_128
 
-# One make target per run (arm-run-1 ... arm-run-6), so that `make -jN test-arm` runs N qemu
-# processes at once; each run's output goes to $(ARM_DIR)/run-K.log and is printed when it ends.
+# One make target per run (arm-run-1 ... arm-run-6), so that a parallel make runs as many qemu
+# processes at once as it has jobs; each run's output goes to $(ARM_DIR)/run-K.log and is printed
+# when it ends. test-arm builds and runs in parallel: under a parent make's jobserver with its
+# jobs, else with -j$(NPROC). `make test` makes arm-runs in the make that builds the fuzzers.
 ARM_RUN_IDS := $(shell seq 1 $(words $(ARM_RUNS)))
-test-arm: $(addprefix arm-run-,$(ARM_RUN_IDS))
+test-arm: deps-arm
+	$(MAKE) --no-print-directory $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(NPROC)) arm-runs
 
-arm-run-%: arm-build
+arm-runs: $(addprefix arm-run-,$(ARM_RUN_IDS))
+
+arm-run-%: $(ARM_DIR)/cdriver
 	@set -e; run=$(word $*,$(ARM_RUNS)); cpu=$${run%:*}; want=$${run##*:}; \
 	seed=$$(( $(ARM_SEED) + ($* - 1) * $(ARM_CASES) )); log=$(ARM_DIR)/run-$*.log; \
 	start=$$(date +%s); \

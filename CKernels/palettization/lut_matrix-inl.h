@@ -156,6 +156,25 @@ HWY_INLINE void Lookup4Planes16(const uint8_t* p, const uint8_t* planes, uint16_
                  hn::TableLookupBytes(hn::LoadDup128(d8, planes + 16), idx), out);
 }
 
+// Calls f(i, field i) for the 16 fields of a chunk of 6- or 8-bit indices at p (16 bytes
+// readable), from GPR loads and shifts. Unrolled, so that f sees each i as a constant.
+template <int kBits, class F>
+HWY_INLINE void ForEachScalarField(const uint8_t* p, const F& f) {
+  if constexpr (kBits == 8) {
+    HWY_UNROLL(16)
+    for (size_t i = 0; i < kChunk; ++i) f(i, uint32_t{p[i]});
+  } else {
+    static_assert(kBits == 6, "6 or 8 bits");
+    // Four 6-bit fields per 3 bytes.
+    HWY_UNROLL(4)
+    for (size_t g = 0; g < 4; ++g) {
+      const uint32_t v = p[3 * g] | (uint32_t{p[3 * g + 1]} << 8) | (uint32_t{p[3 * g + 2]} << 16);
+      HWY_UNROLL(4)
+      for (size_t k = 0; k < 4; ++k) f(4 * g + k, (v >> (6 * k)) & 63);
+    }
+  }
+}
+
 // Without VBMI, 64- and 256-entry tables exceed in-register permutes, and gathers are slow on
 // many cores (Zen 3: under 2 G lanes/s): scalar loads into a stack buffer run on the load/store
 // ports instead, beside the vector work, and measured several times faster there.
@@ -163,16 +182,7 @@ template <int kBits>
 HWY_INLINE void LookupScalar(const uint8_t* p, const uint32_t* table, VecSpan<DF> w) {
   const DF df;
   HWY_ALIGN uint32_t values[kChunk];
-  if constexpr (kBits == 8) {
-    for (size_t i = 0; i < kChunk; ++i) values[i] = table[p[i]];
-  } else {
-    static_assert(kBits == 6, "6 or 8 bits");
-    // Four 6-bit fields per 3 bytes.
-    for (size_t g = 0; g < 4; ++g) {
-      const uint32_t v = p[3 * g] | (uint32_t{p[3 * g + 1]} << 8) | (uint32_t{p[3 * g + 2]} << 16);
-      for (size_t k = 0; k < 4; ++k) values[4 * g + k] = table[(v >> (6 * k)) & 63];
-    }
-  }
+  ForEachScalarField<kBits>(p, [&](size_t i, uint32_t field) { values[i] = table[field]; });
   for (size_t j = 0; j < kVecs; ++j) w[j] = hn::BitCast(df, hn::Load(DU(), values + j * kLanes));
 }
 
