@@ -289,8 +289,8 @@ constexpr size_t Split6Offset(size_t s, size_t j) { return kLanes == 8 ? 8 * s +
 // shuffles and two 16-bit multiplies: byte 2i of a block is word i of `a`, byte 2i + 1 word i of
 // `b`, each shifted right by MulHigh to put its field's bits at 0-5. a's words are columns 0, 4,
 // 8, 12, 1, 5, 9, 13 and b's 2, 6, 10, 14, 3, 7, 11, 15.
-// Make(true): byte i is field i (natural order), which lut3 reads as the index pairs of columns
-// 2i and 2i + 1.
+// Make(true): byte i is field i (natural order): lut6 decompression's columns, and lut3's index
+// pairs of columns 2i and 2i + 1.
 struct Index6Layout {
   uint8_t a[16];
   uint8_t b[16];
@@ -318,7 +318,7 @@ struct Index6Layout {
 };
 
 constexpr Index6Layout kIndex6Layout = Index6Layout::Make(false);
-constexpr Index6Layout kPair3Layout = Index6Layout::Make(true);
+constexpr Index6Layout kIndex6Natural = Index6Layout::Make(true);
 
 // The 16 six-bit fields of the 12 bytes at the start of each 128-bit block of src as bytes, in
 // the layout's order (two byte shuffles and two 16-bit multiplies; bits 6 and 7 of a byte may
@@ -366,7 +366,7 @@ HWY_INLINE void LookupNarrowPlanesSplit(const uint8_t* p, const uint8_t* planes,
   } else {
     // Block s holds bytes 12 s ... 12 s + 11: 16 index pairs of 6 bits.
     const hn::Half<D8> dh;
-    const auto pairs = Fields6(hn::Combine(d8, hn::LoadU(dh, p + 12), hn::LoadU(dh, p)), kPair3Layout);
+    const auto pairs = Fields6(hn::Combine(d8, hn::LoadU(dh, p + 12), hn::LoadU(dh, p)), kIndex6Natural);
     const auto mask = hn::Set(d16, 0x0707);
     even = hn::BitCast(d8, hn::And(pairs, mask));
     odd = hn::BitCast(d8, hn::And(hn::ShiftRight<3>(pairs), mask));
@@ -374,39 +374,73 @@ HWY_INLINE void LookupNarrowPlanesSplit(const uint8_t* p, const uint8_t* planes,
   StoreSplitPlanes(even, odd, planes, out);
 }
 
-// 16 kSplit6StepChunks weights of a 64-entry binary16 table from 12 bytes of indices per chunk
-// (chunk s's 16 bytes readable at p + 12 s), in split order, placed as Split6Offset says. The
-// table is two byte planes (low bytes of the 64 entries, then high bytes), each four 16-entry
-// sub-tables (planes + 16 t, planes + 64 + 16 t): every sub-table is looked up with the low 4 bits, and
-// index bits 4 and 5, moved to the sign bit, pick among the four (a blend each on AVX2): 8
-// shuffles and 6 blends per 32 weights, against scalar loads of every entry.
-template <size_t kL = kLanes>  // a template: instantiated only where a decoder stages
-HWY_INLINE void Lookup6PlanesSplit(const uint8_t* p, const uint8_t* planes, uint16_t* out) {
-  static_assert(kL == 4 || kL == 8, "one chunk per 128-bit block");
+// The low and the high bytes of the entries of a 64-entry binary16 table (two byte planes: the
+// 64 low bytes, then the 64 high ones, each four 16-entry sub-tables at planes + 64 k + 16 t)
+// that index fields in bytes select (bits 0-5; 6 and 7 ignored): every sub-table is looked up
+// with the low 4 bits, and index bits 4 and 5, moved to the sign bit, pick among the four (a
+// blend each on AVX2): 8 shuffles and 6 blends per 32 weights, against scalar loads of every entry.
+HWY_INLINE void Lookup6Planes(hn::Vec<hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>>> fields,
+                              const uint8_t* planes, hn::Vec<D8>& lo, hn::Vec<D8>& hi) {
   const D8 d8;
   const hn::Repartition<int8_t, D8> di8;
-  const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
-  hn::Vec<D8> src;
-  if constexpr (kL == 8) {
-    const hn::Half<D8> dh;
-    src = hn::Combine(d8, hn::LoadU(dh, p + 12), hn::LoadU(dh, p));
-  } else {
-    src = hn::LoadU(d8, p);
-  }
-  const auto fields = Fields6(src, kIndex6Layout);
   // Arm's byte look-up gives 0 for indices of 16 and more: keep the low 4 bits.
   const auto low = hn::BitCast(di8, hn::And(hn::BitCast(d8, fields), hn::Set(d8, 0x0F)));
-  const auto bit4 = hn::BitCast(di8, hn::ShiftLeft<3>(fields));
-  const auto bit5 = hn::BitCast(di8, hn::ShiftLeft<2>(fields));
-  // Byte k (0 low, 1 high) of every entry: sub-table t's plane at planes + 64 k + 16 t.
+  // Bits 4 and 5 as whole-byte masks: on SSSE3 (no blendv) Highway 1.0.3's IfNegativeThenElse
+  // reads every bit of an int8 selector. Where a blend reads only the sign bit, clang drops the
+  // compares.
+  const auto zero = hn::Zero(di8);
+  const auto bit4 = hn::Lt(hn::BitCast(di8, hn::ShiftLeft<3>(fields)), zero);
+  const auto bit5 = hn::Lt(hn::BitCast(di8, hn::ShiftLeft<2>(fields)), zero);
   const auto plane = [&](size_t k) {
     const auto l = [&](size_t t) {
       return hn::BitCast(di8, hn::TableLookupBytes(hn::LoadDup128(d8, planes + 64 * k + 16 * t), low));
     };
-    return hn::BitCast(d8, hn::IfNegativeThenElse(bit5, hn::IfNegativeThenElse(bit4, l(3), l(2)),
-                                                  hn::IfNegativeThenElse(bit4, l(1), l(0))));
+    return hn::BitCast(d8, hn::IfThenElse(bit5, hn::IfThenElse(bit4, l(3), l(2)), hn::IfThenElse(bit4, l(1), l(0))));
   };
-  StoreHalfWords(plane(0), plane(1), out);
+  lo = plane(0);
+  hi = plane(1);
+}
+
+// One chunk of 6-bit indices per 128-bit block: chunk s's 12 bytes (16 readable) at p + 12 s.
+template <size_t kL>
+HWY_INLINE hn::Vec<D8> Index6Blocks(const uint8_t* p) {
+  static_assert(kL == 4 || kL == 8, "one chunk per 128-bit block");
+  const D8 d8;
+  if constexpr (kL == 8) {
+    const hn::Half<D8> dh;
+    return hn::Combine(d8, hn::LoadU(dh, p + 12), hn::LoadU(dh, p));
+  } else {
+    return hn::LoadU(d8, p);
+  }
+}
+
+// 16 kSplit6StepChunks weights of a 64-entry binary16 table (planes as Lookup6Planes) from 12
+// bytes of indices per chunk (chunk s's 16 bytes readable at p + 12 s), in split order, placed as
+// Split6Offset says.
+template <size_t kL = kLanes>  // a template: instantiated only where a decoder stages
+HWY_INLINE void Lookup6PlanesSplit(const uint8_t* p, const uint8_t* planes, uint16_t* out) {
+  hn::Vec<D8> lo, hi;
+  Lookup6Planes(Fields6(Index6Blocks<kL>(p), kIndex6Layout), planes, lo, hi);
+  StoreHalfWords(lo, hi, out);
+}
+
+// The same look-up in column order (decompression): 16 kSplit6StepChunks consecutive entries at
+// out. Two 16-column chunks take one lane-crossing shuffle each on 8-lane targets.
+template <size_t kL = kLanes>  // a template: instantiated only on targets of 4 or 8 lanes
+HWY_INLINE void Lookup6PlanesNatural(const uint8_t* p, const uint8_t* planes, uint16_t* out) {
+  hn::Vec<D8> lo, hi;
+  Lookup6Planes(Fields6(Index6Blocks<kL>(p), kIndex6Natural), planes, lo, hi);
+  if constexpr (kL == 8) {
+    const D8 d8;
+    const hn::RebindToUnsigned<hn::Repartition<uint16_t, DU>> d16;
+    // Block s: columns 0-7 of chunk s in `first`, 8-15 in `second`.
+    const hn::Vec<D8> first = hn::InterleaveLower(d8, lo, hi);
+    const hn::Vec<D8> second = hn::InterleaveUpper(d8, lo, hi);
+    hn::StoreU(hn::BitCast(d16, hn::ConcatLowerLower(d8, second, first)), d16, out);
+    hn::StoreU(hn::BitCast(d16, hn::ConcatUpperUpper(d8, second, first)), d16, out + 16);
+  } else {
+    StoreHalfWords(lo, hi, out);
+  }
 }
 
 }  // namespace HWY_NAMESPACE

@@ -306,7 +306,7 @@ struct LutMatrixDecoder {
   explicit LutMatrixDecoder(const LutMatrixPlan& p)
       : plan(p),
         row_bits(p.cols * static_cast<size_t>(kBits)),
-        prefetch(row_bits, kBlockRows),
+        prefetch(row_bits, GemvReadRows(*this)),  // F16Steps() reads `plan` only
         indices(p.indices),
         half_planes(p.half_planes.data()),
         row_info(p.row_info.data()),

@@ -224,7 +224,7 @@ struct QuantMatrixDecoder {
   RowPrefetch<1024> prefetch;
 
   explicit QuantMatrixDecoder(const QuantMatrixPlan& p)
-      : plan(p), prefetch(uint64_t{p.cols} * kElementBits, kBlockRows) {}
+      : plan(p), prefetch(uint64_t{p.cols} * kElementBits, GemvReadRows(*this)) {}  // F16Steps() reads `plan` only
 
   struct Cursor {
     size_t r;
