@@ -41,8 +41,9 @@ HWY_INLINE void StoreEntries(VecSpan<DU> v, uint32_t elem_bytes, uint8_t* out) {
 // Leading whole chunks of 8-bit indices from entry `first` (a multiple of 16) on, their entries'
 // bits copied through GPRs in 8-byte words, in a loop of their own (inside the chunk loop below,
 // its bookkeeping spilled around the copy). Zen 3, 4096 x 4096 fp16: 5.4-6.1 ms against 8.2-8.5
-// through LookupScalar's vectors and a demoting store. 6-bit indices keep that form: their field
-// shifts leave no ALU room for the packing (8.5 against 7.2 ms). Returns the entries written.
+// through LookupScalar's vectors and a demoting store. 6-bit indices of other entry sizes (fp16
+// ones take GatherPlanes6) keep that form: their field shifts leave no ALU room for the packing
+// (8.5 against 7.2 ms). Returns the entries written.
 template <typename T>
 HWY_INLINE size_t CopyWhole8(const LutRun& run, size_t first) {
   constexpr size_t kPerWord = 8 / sizeof(T);
