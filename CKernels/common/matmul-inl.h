@@ -1,7 +1,8 @@
 // The one driver every format's decoder plugs into (the seam between formats and operations):
 // y = W·x over a range of rows, in the canonical order of docs/ARITHMETIC.md §2, for one batch
 // row (GEMV: weights decoded in registers) or many (each weight decoded once into an L1 panel and
-// applied to every batch row). Compiled once per target: include after hwy/foreach_target.h.
+// applied to every batch row; for 2-4 rows on decoders that stage binary16 weights, the staged
+// GEMV for all of them). Compiled once per target: include after hwy/foreach_target.h.
 //
 // Decoder interface:
 //   static constexpr size_t kStepChunks;  // chunks DecodeStep produces at once (divides 16)
