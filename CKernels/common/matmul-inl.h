@@ -1,7 +1,8 @@
 // The one driver every format's decoder plugs into (the seam between formats and operations):
 // y = W·x over a range of rows, in the canonical order of docs/ARITHMETIC.md §2, for one batch
 // row (GEMV: weights decoded in registers) or many (each weight decoded once into an L1 panel and
-// applied to every batch row). Compiled once per target: include after hwy/foreach_target.h.
+// applied to every batch row; for 2-4 rows on decoders that stage binary16 weights, the staged
+// GEMV for all of them). Compiled once per target: include after hwy/foreach_target.h.
 //
 // Decoder interface:
 //   static constexpr size_t kStepChunks;  // chunks DecodeStep produces at once (divides 16)
@@ -160,14 +161,16 @@ HWY_INLINE void UnsplitChunk(VecSpan<DF> v) {
   }
 }
 
-// The full steps of kRows rows (< FastRows) through fp16 staging, into acc; returns the chunks done.
-template <size_t kRows, class Decoder>
-HWY_INLINE size_t GemvStagedSteps(const Decoder& dec, typename Decoder::Cursor* cur, const XRow& x,
-                                  VecSpan<DF> acc) {
+// The full steps of kRows rows (< FastRows) through fp16 staging, for kBatch batch rows x[b]
+// (each binary16 word widened once for all of them), into acc[(b * kRows + r) * kVecs + j];
+// returns the chunks done.
+template <size_t kRows, size_t kBatch, class Decoder>
+HWY_INLINE size_t GemvStagedSteps(const Decoder& dec, typename Decoder::Cursor* cur,
+                                  const XRow* x, VecSpan<DF> acc) {
   constexpr size_t kStep = Decoder::kF16StepChunks;
   constexpr size_t kStepCols = kStep * kChunk;
   const DU16 d16;
-  const size_t steps = x.cols / kStepCols;
+  const size_t steps = x[0].cols / kStepCols;
   if (steps == 0) return 0;
   // Double-buffered: step i + 1 is decoded before step i is consumed, so a load never reads what
   // the same iteration stored (which the compiler would forward into a register conversion).
@@ -184,23 +187,28 @@ HWY_INLINE size_t GemvStagedSteps(const Decoder& dec, typename Decoder::Cursor* 
       }
     }
     const uint16_t* w = buf[i & 1];
-    // Chunk by chunk, so that one chunk of x is live beside the accumulators.
+    // Chunk by chunk, so that one chunk of each x is live beside the accumulators.
 #pragma clang loop unroll(full)
     for (size_t s = 0; s < kStep; ++s) {
-      VecArray<DF, kVecs> xv;
-      x.LoadSplit(i * kStep + s, xv);
+      VecArray<DF, kBatch * kVecs> xv;
+#pragma clang loop unroll(full)
+      for (size_t b = 0; b < kBatch; ++b) x[b].LoadSplit(i * kStep + s, xv + b * kVecs);
 #pragma clang loop unroll(full)
       for (size_t r = 0; r < kRows; ++r) {
 #pragma clang loop unroll(full)
         for (size_t j = 0; j < kVecs; ++j) {
           const VF wv = WidenF16(hn::Load(d16, w + r * kStepCols + Decoder::F16Offset(s, j)));
-          acc[r * kVecs + j] = FusedMulAdd(wv, xv[j], acc[r * kVecs + j]);
+#pragma clang loop unroll(full)
+          for (size_t b = 0; b < kBatch; ++b) {
+            const size_t a = (b * kRows + r) * kVecs + j;
+            acc[a] = FusedMulAdd(wv, xv[b * kVecs + j], acc[a]);
+          }
         }
       }
     }
   }
 #pragma clang loop unroll(full)
-  for (size_t r = 0; r < kRows; ++r) UnsplitChunk(acc + r * kVecs);
+  for (size_t i = 0; i < kBatch * kRows; ++i) UnsplitChunk(acc + i * kVecs);
   return steps * kStep;
 }
 
@@ -223,7 +231,7 @@ HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, flo
   const size_t full = x.cols / kChunk;
   constexpr bool kPaired = HasPairedSteps<Decoder>::value && !kSafe && !kStaged;
   size_t c = 0;
-  if constexpr (kStaged) c = GemvStagedSteps<kRows>(dec, cur, x, acc);
+  if constexpr (kStaged) c = GemvStagedSteps<kRows, 1>(dec, cur, &x, acc);
   for (; !kStaged && c + kStep <= full; c += kStep) {
     VecArray<DF, kStep * kVecs> xv;
 #pragma clang loop unroll(full)
@@ -318,6 +326,67 @@ HWY_INLINE void GemvRows(const Decoder& dec, size_t cols, const GemvOperands& io
     GemvRowBlock<1, true>(dec, r, xr, out);
     StoreResult(out[0], io.y, r, io.y_f16);
   }
+}
+
+// Small batches of matrices that stage, for rows of whole steps: kRows rows x kBatch batch rows,
+// out[b * kRows + r]. Each output is GemvRowBlock's staged one (the same steps into the same
+// partials, put back in column order, no chunk left after them, the same reduction), so its bits
+// are the batch-1 call's.
+template <size_t kRows, size_t kBatch, class Decoder>
+HWY_INLINE void GemvStagedBatchBlock(const Decoder& dec, size_t row0, const XRow* x, float* out) {
+  const DF df;
+  VecArray<DF, kBatch * kRows * kVecs> acc;
+  typename Decoder::Cursor cur[kRows];
+#pragma clang loop unroll(full)
+  for (size_t r = 0; r < kRows; ++r) cur[r] = dec.Begin(row0 + r);
+#pragma clang loop unroll(full)
+  for (size_t i = 0; i < kBatch * kRows * kVecs; ++i) acc[i] = hn::Zero(df);
+  GemvStagedSteps<kRows, kBatch>(dec, cur, x, acc);
+#pragma clang loop unroll(full)
+  for (size_t i = 0; i < kBatch * kRows; ++i) out[i] = ReduceCanonical(acc + i * kVecs);
+}
+
+// Rows from io.row_begin below FastRows of kBatch batch rows, in blocks of kRows rows: at most
+// the accumulators of GemvRows' staged blocks (kStagedRows row-batch pairs: on AVX2 8 of the 16
+// registers, beside kBatch * kVecs of x). Returns the first row left.
+template <size_t kBatch, class Decoder>
+HWY_INLINE size_t GemvStagedBatchRows(const Decoder& dec, const XRow* x, const GemvOperands& io) {
+  constexpr size_t kRows = std::max<size_t>(1, kStagedRows / kBatch);
+  static_assert(kStagedRows % kRows == 0, "row blocks tile the staged block");
+  const size_t fast_end = std::min(io.row_end, dec.FastRows());
+  float out[kBatch * kRows];
+  size_t r = io.row_begin;
+  for (; r + kRows <= fast_end; r += kRows) {
+    GemvStagedBatchBlock<kRows, kBatch>(dec, r, x, out);
+    for (size_t b = 0; b < kBatch; ++b) {
+      for (size_t i = 0; i < kRows; ++i) {
+        StoreResult(out[b * kRows + i], io.y, b * io.rows + r + i, io.y_f16);
+      }
+    }
+  }
+  return r;
+}
+
+// Batches of 2 to kStagedBatchMax rows (io.x_split) on a decoder that stages, rows of whole
+// steps: every weight is decoded once into L1 and widened once for all batch rows, where the
+// batch product stores it as fp32 into a panel and loads it per register tile (docs/PERFORMANCE.md
+// "Small batches": batch 2 2-3x faster on Zen 3; batches 5-8 in groups of 3 and 4 were not).
+// Returns the first row left to GemmRows.
+template <class Decoder>
+HWY_INLINE size_t GemvStagedBatch(const Decoder& dec, size_t cols, const GemvOperands& io) {
+  if constexpr (HasF16Steps<Decoder>::value && kF16Staging) {
+    constexpr size_t kStepCols = Decoder::kF16StepChunks * kChunk;
+    if (io.x_split != nullptr && dec.F16Steps() && cols % kStepCols == 0) {
+      // Whole steps: only the split copies are read.
+      XRow x[kStagedBatchMax];
+      for (size_t b = 0; b < io.batch; ++b) x[b] = XRow{nullptr, cols, io.x_split + b * cols};
+      static_assert(kStagedBatchMax == 4, "batches 2, 3 and 4");
+      if (io.batch == 2) return GemvStagedBatchRows<2>(dec, x, io);
+      if (io.batch == 3) return GemvStagedBatchRows<3>(dec, x, io);
+      if (io.batch == 4) return GemvStagedBatchRows<4>(dec, x, io);
+    }
+  }
+  return io.row_begin;
 }
 
 // Products of batches: a panel of rows x 16 or 32 chunks is decoded once into fp32 (in L1) and
@@ -676,11 +745,14 @@ HWY_INLINE void DecompressRows(const Decoder& dec, size_t cols, bool f16, uint8_
   DecompressRowRange<false, false>(dec, cols, out, r0, r1);
 }
 
-// y = W·x over io's rows: the GEMV for one batch row, the panel product for more.
+// y = W·x over io's rows: the GEMV for one batch row; for more, small batches of staging
+// matrices' whole-step rows through GemvStagedBatch, the rest through the panel product.
 template <class Decoder>
 HWY_INLINE void MatrixProduct(const Decoder& dec, size_t cols, const GemvOperands& io) {
   if (io.batch == 1) return GemvRows(dec, cols, io);
-  GemmRows(dec, cols, io);
+  GemvOperands rest = io;
+  rest.row_begin = GemvStagedBatch(dec, cols, io);
+  if (rest.row_begin < rest.row_end) GemmRows(dec, cols, rest);
 }
 
 }  // namespace HWY_NAMESPACE

@@ -51,10 +51,15 @@ struct GemvOperands {
   size_t rows;  // the matrix's rows: y's row stride
   size_t row_begin;
   size_t row_end;
-  // Batch 1: x with each full chunk in split order (SplitActivations), for matrices whose GEMV
-  // stages binary16 weights (wk_matrix::StagesHalfWeights); nullptr: they do not stage.
+  // Batches up to kStagedBatchMax: each batch row (cols floats apart) with its full chunks in
+  // split order (SplitActivations), for matrices whose GEMV stages binary16 weights
+  // (wk_matrix::StagesHalfWeights); nullptr: they do not stage, or a larger batch.
   const float* x_split = nullptr;
 };
+
+// Largest batch that staging matrices run through the staged GEMV (matmul-inl.h,
+// GemvStagedBatch) rather than the panel product.
+constexpr size_t kStagedBatchMax = 4;
 
 // out[0, cols) = x with each full 16-column chunk in split order, the rest as is.
 void SplitActivations(const float* x, size_t cols, float* out);

@@ -50,20 +50,24 @@ wk_status CheckDisjointFromOperands(const wk_matrix* m, const wk_buffer* out, co
   return WK_OK;
 }
 
-// fp32 activations for the kernels: the caller's own fp32 rows where they serve as they are (one
-// row, or plain rows for W8A8: `rows`), else a per-thread scratch reused across calls, with fp16
-// widened exactly, in the packed layout of GemvOperands or as plain rows.
 // A per-thread scratch that only grows (may throw std::bad_alloc), on whole cache lines.
 float* Reserve(CacheLineVector<float>& scratch, size_t n) {
   if (scratch.size() < n) scratch.resize(n);
   return scratch.data();
 }
 
+// fp32 activations for the kernels: the caller's own fp32 rows where they serve as they are (one
+// row, or plain rows for W8A8: `rows`), else a per-thread scratch reused across calls, with fp16
+// widened exactly, in the packed layout of GemvOperands or as plain rows. With `split` (not for
+// `rows`), also each batch row in split order there (GemvOperands::x_split).
 const float* PrepareActivations(uint64_t target, const GemvRequest& req, size_t cols, bool rows,
-                                bool* packed) {
+                                float* split, bool* packed) {
   *packed = false;
   const float* x32 = reinterpret_cast<const float*>(req.x);
-  if (!req.x_f16 && (rows || req.batch == 1)) return x32;
+  if (!req.x_f16 && (rows || req.batch == 1)) {
+    if (split != nullptr) SplitActivations(x32, cols, split);
+    return x32;
+  }
   thread_local CacheLineVector<float> scratch_buffer;
   const size_t width = PanelCols(req.batch);
   const size_t blocks = (cols + width - 1) / width;
@@ -81,6 +85,7 @@ const float* PrepareActivations(uint64_t target, const GemvRequest& req, size_t 
                   widened.data());
       src = widened.data();
     }
+    if (split != nullptr) SplitActivations(src, cols, split + b * cols);
     for (size_t k = 0; k < blocks; ++k) {
       float* block = scratch + (k * req.batch + b) * width;
       const size_t n = std::min(width, cols - k * width);
@@ -132,16 +137,15 @@ wk_status Gemv(const wk_matrix* m, const wk_tensor* x, const wk_buffer* y, int32
   if (req.batch != 0) {
     try {
       const DefaultFloatEnvironment env;
-      bool packed = false;
-      const float* x32 = PrepareActivations(target, req, cols, w8a8, &packed);
-      GemvJob job{m, target, GemvOperands{}, 0, nullptr};
-      job.io = GemvOperands{x32, packed, req.batch, req.y, req.y_f16, rows, 0, rows};
-      if (req.batch == 1 && !w8a8 && m->StagesHalfWeights()) {
+      float* split = nullptr;
+      if (req.batch <= kStagedBatchMax && !w8a8 && m->StagesHalfWeights()) {
         thread_local CacheLineVector<float> split_buffer;
-        float* split = Reserve(split_buffer, cols);
-        SplitActivations(x32, cols, split);
-        job.io.x_split = split;
+        split = Reserve(split_buffer, req.batch * cols);
       }
+      bool packed = false;
+      const float* x32 = PrepareActivations(target, req, cols, w8a8, split, &packed);
+      GemvJob job{m, target, GemvOperands{}, 0, nullptr};
+      job.io = GemvOperands{x32, packed, req.batch, req.y, req.y_f16, rows, 0, rows, split};
       W8A8Activations quantized;
       if (w8a8) {
         QuantizeW8A8Activations(x32, cols, req.batch, &quantized);

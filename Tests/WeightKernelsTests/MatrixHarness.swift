@@ -43,9 +43,10 @@ enum MatrixHarness {
     var description: String { "[\(rows), \(cols)] batches \(batches) threads \(threads)" }
 
     /// Shapes that cross the 16-column chunks, the 8-row panels, the 16-row task blocks, the
-    /// 512-column panels (with a partial chunk in the last) and the 32-row batch groups; and two
+    /// 512-column panels (with a partial chunk in the last) and the 32-row batch groups; and three
     /// that the library splits into several tasks (each task needs at least 64 K multiply-adds),
-    /// so that threads really run on the pool.
+    /// so that threads really run on the pool, one of them of whole 64-column steps at the staged
+    /// GEMV's small batches (tasks of 64 and 6 rows at batch 4).
     static let standard: [Shape] = [
       Shape(rows: 37, cols: 53, batches: Array(1...9) + [32, 33]),
       Shape(rows: 37, cols: 16),
@@ -53,6 +54,7 @@ enum MatrixHarness {
       Shape(rows: 9, cols: 100),
       Shape(rows: 256, cols: 512, batches: [1], threads: [0, 2, 3, 7]),
       Shape(rows: 128, cols: 1061, batches: [1, 4, 17], threads: [3]),
+      Shape(rows: 70, cols: 320, batches: [2, 3, 4]),
     ]
 
     /// Activations: rare specials on narrow rows; none on long rows (where one would make most

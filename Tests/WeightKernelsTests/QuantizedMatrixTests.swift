@@ -199,9 +199,10 @@ extension QuantMatrixCase: MatrixTestCase {
     #expect(matrix.supportsW8A8 == eligible, "\(context): supportsW8A8 \(matrix.supportsW8A8)")
   }
 
-  /// 1–3 rows (sometimes rank 1), fp16 or fp32; specials in a third of the cases.
+  /// 1–4 rows, sometimes 5–9 (the staged GEMV's groups of 2–4 batch rows), rank 1 in some
+  /// batch-1 cases, fp16 or fp32; specials in a third of the cases.
   func activations(_ r: inout SplitMix64) throws -> Tensor {
-    let batch = r.int(1...3)
+    let batch = r.chance(0.8) ? r.int(1...4) : r.int(5...9)
     let xShape = batch == 1 && r.chance(0.5) ? [cols] : [batch, cols]
     return try r.floatTensor(r.pick([.fp16, .fp32]), shape: xShape, ValueMix(special: r.chance(0.3) ? 0.02 : 0, wide: 0.01))
   }
