@@ -370,7 +370,7 @@ HWY_INLINE size_t GemvStagedBatchRows(const Decoder& dec, const XRow* x, const G
 // Batches of 2 to kStagedBatchMax rows (io.x_split) on a decoder that stages, rows of whole
 // steps: every weight is decoded once into L1 and widened once for all batch rows, where the
 // batch product stores it as fp32 into a panel and loads it per register tile (docs/PERFORMANCE.md
-// "Small batches": batch 2 2-3x faster on Zen 3; batches 5-8 in groups of 3 and 4 were not).
+// "Small batches": batch 2 1.2-3.1x faster on Zen 3; batches 5-8 in groups of 3 and 4 were not).
 // Returns the first row left to GemmRows.
 template <class Decoder>
 HWY_INLINE size_t GemvStagedBatch(const Decoder& dec, size_t cols, const GemvOperands& io) {
