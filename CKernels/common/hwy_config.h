@@ -8,7 +8,7 @@
 #define HWY_SHARED_DEFINE
 #endif
 
-// Adds AVX3_DL (VBMI, VBMI2, VNNI) to the default x86 list AVX3, AVX2, SSE4, SSSE3, EMU128.
+// Adds AVX3_DL (VBMI, VBMI2, VNNI) to the x86 list AVX3, AVX2, SSE4, EMU128.
 #ifndef HWY_WANT_AVX3_DL
 #define HWY_WANT_AVX3_DL
 #endif
@@ -28,9 +28,13 @@
 #endif
 
 // RISC-V vectors are sizeless like SVE's, which the kernels handle (common/simd-inl.h), but no
-// RVV toolchain or emulator is set up to test them.
+// RVV toolchain or emulator is set up to test them. SSSE3 is left out: the kernels' SSSE3 code was
+// SSE4's (the same widths and branches) at 18-24 % of every kernel object and ~14 % of its compile
+// (quant_gemv_nibbles.cc: 148 -> 127 s), compiled in two of make test's builds, for x86-64 CPUs
+// with SSSE3 but no SSE4.1 (Core 2 of 2006-07, Atom before Silvermont, AMD Bobcat), which now run
+// EMU128. ggml's x86 builds likewise go from baseline x86-64 to SSE4.2.
 #ifndef HWY_DISABLED_TARGETS
-#define HWY_DISABLED_TARGETS HWY_RVV
+#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_RVV)
 #endif
 
 #endif  // WK_COMMON_HWY_CONFIG_H_

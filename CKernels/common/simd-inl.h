@@ -118,7 +118,7 @@ using VecArray = hn::Vec<D>[N];
 #define WK_NATIVE_F16 0
 #endif
 
-// fma with one rounding on every target. SSE4, SSSE3 and EMU128 lack FMA and Highway's MulAdd
+// fma with one rounding on every target. SSE4 and EMU128 lack FMA and Highway's MulAdd
 // rounds twice there, so those lanes go through std::fma (correctly rounded in software when the
 // CPU has no FMA unit).
 HWY_INLINE VF FusedMulAdd(VF a, VF b, VF c) {

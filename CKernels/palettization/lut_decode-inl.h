@@ -385,9 +385,9 @@ HWY_INLINE void Lookup6Planes(hn::Vec<hn::RebindToUnsigned<hn::Repartition<uint1
   const hn::Repartition<int8_t, D8> di8;
   // Arm's byte look-up gives 0 for indices of 16 and more: keep the low 4 bits.
   const auto low = hn::BitCast(di8, hn::And(hn::BitCast(d8, fields), hn::Set(d8, 0x0F)));
-  // Bits 4 and 5 as whole-byte masks: on SSSE3 (no blendv) Highway 1.0.3's IfNegativeThenElse
-  // reads every bit of an int8 selector. Where a blend reads only the sign bit, clang drops the
-  // compares.
+  // Bits 4 and 5 as whole-byte masks (Highway 1.0.3's IfNegativeThenElse of int8 lanes reads
+  // every bit of the selector on targets without a byte blend). Where a blend reads only the sign
+  // bit, clang drops the compares.
   const auto zero = hn::Zero(di8);
   const auto bit4 = hn::Lt(hn::BitCast(di8, hn::ShiftLeft<3>(fields)), zero);
   const auto bit5 = hn::Lt(hn::BitCast(di8, hn::ShiftLeft<2>(fields)), zero);

@@ -1,7 +1,7 @@
 import CKernels
 
 /// A SIMD instruction set the kernels are compiled for (Highway's targets: AVX3_DL, AVX3, AVX2,
-/// SSE4, SSSE3, EMU128 on x86). Every kernel gives the same bits on every target; choosing one is
+/// SSE4, EMU128 on x86; CPUs with SSSE3 but no SSE4.1 run EMU128). Every kernel gives the same bits on every target; choosing one is
 /// for tests and benchmarks.
 public struct SIMDTarget: Hashable, Sendable, CustomStringConvertible {
   /// The target's bit in Highway's numbering (the C ABI's target value).
