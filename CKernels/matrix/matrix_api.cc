@@ -58,9 +58,9 @@ float* Reserve(CacheLineVector<float>& scratch, size_t n) {
 
 // fp32 activations for the kernels: the caller's own fp32 rows where they serve as they are (one
 // row, or plain rows: `rows`, for W8A8 and the small batches of wk_matrix::ReadsSmallBatchRows),
-// else a per-thread scratch reused across calls, with fp16
-// widened exactly, in the packed layout of GemvOperands or as plain rows. With `split` (not for
-// `rows`), also each batch row in split order there (GemvOperands::x_split).
+// else a per-thread scratch reused across calls, with fp16 widened exactly, in the packed layout
+// of GemvOperands or as plain rows. With `split` (not for `rows`), also each batch row in split
+// order there (GemvOperands::x_split).
 const float* PrepareActivations(uint64_t target, const GemvRequest& req, size_t cols, bool rows,
                                 float* split, bool* packed) {
   *packed = false;
