@@ -335,19 +335,26 @@ HWY_INLINE void GemvRows(const Decoder& dec, size_t cols, const GemvOperands& io
   }
 }
 
+// A block of kRows rows x kBatch batch rows: the rows' cursors, every accumulator +0.
+template <size_t kRows, size_t kBatch, class Decoder>
+HWY_INLINE void BeginBatchBlock(const Decoder& dec, size_t row0, typename Decoder::Cursor* cur,
+                                VecSpan<DF> acc) {
+  const DF df;
+#pragma clang loop unroll(full)
+  for (size_t r = 0; r < kRows; ++r) cur[r] = dec.Begin(row0 + r);
+#pragma clang loop unroll(full)
+  for (size_t i = 0; i < kBatch * kRows * kVecs; ++i) acc[i] = hn::Zero(df);
+}
+
 // Small batches of matrices that stage, for rows of whole steps: kRows rows x kBatch batch rows,
 // out[b * kRows + r]. Each output is GemvRowBlock's staged one (the same steps into the same
 // partials, put back in column order, no chunk left after them, the same reduction), so its bits
 // are the batch-1 call's.
 template <size_t kRows, size_t kBatch, class Decoder>
 HWY_INLINE void GemvStagedBatchBlock(const Decoder& dec, size_t row0, const XRow* x, float* out) {
-  const DF df;
   VecArray<DF, kBatch * kRows * kVecs> acc;
   typename Decoder::Cursor cur[kRows];
-#pragma clang loop unroll(full)
-  for (size_t r = 0; r < kRows; ++r) cur[r] = dec.Begin(row0 + r);
-#pragma clang loop unroll(full)
-  for (size_t i = 0; i < kBatch * kRows * kVecs; ++i) acc[i] = hn::Zero(df);
+  BeginBatchBlock<kRows, kBatch>(dec, row0, cur, acc);
   GemvStagedSteps<kRows, kBatch>(dec, cur, x, acc);
 #pragma clang loop unroll(full)
   for (size_t i = 0; i < kBatch * kRows; ++i) out[i] = ReduceCanonical(acc + i * kVecs);
@@ -760,13 +767,9 @@ HWY_INLINE void DecompressRows(const Decoder& dec, size_t cols, bool f16, uint8_
 // the same tail and reduction), so its bits are the batch-1 call's.
 template <size_t kRows, size_t kBatch, bool kSafe, class Decoder>
 HWY_INLINE void GemvDirectBatchBlock(const Decoder& dec, size_t row0, const XRow* x, float* out) {
-  const DF df;
   VecArray<DF, kBatch * kRows * kVecs> acc;
   typename Decoder::Cursor cur[kRows];
-#pragma clang loop unroll(full)
-  for (size_t r = 0; r < kRows; ++r) cur[r] = dec.Begin(row0 + r);
-#pragma clang loop unroll(full)
-  for (size_t i = 0; i < kBatch * kRows * kVecs; ++i) acc[i] = hn::Zero(df);
+  BeginBatchBlock<kRows, kBatch>(dec, row0, cur, acc);
   const size_t cols = x[0].cols;
   const size_t full = cols / kChunk;
   VecArray<DF, kBatch * kVecs> xv;
