@@ -83,6 +83,13 @@ template <class Decoder>
 struct HasF16Panels<Decoder, std::void_t<decltype(Decoder::kF16Panels)>>
     : std::bool_constant<HasF16Steps<Decoder>::value && Decoder::kF16Panels> {};
 
+// Decoders whose decode is a load and a conversion (dense) read small batches as plain rows.
+template <class Decoder, class = void>
+struct HasDirectBatches : std::false_type {};
+template <class Decoder>
+struct HasDirectBatches<Decoder, std::void_t<decltype(Decoder::kDirectBatches)>>
+    : std::bool_constant<Decoder::kDirectBatches> {};
+
 template <class Decoder, class = void>
 struct HasPairedSteps : std::false_type {};
 template <class Decoder>
@@ -328,19 +335,26 @@ HWY_INLINE void GemvRows(const Decoder& dec, size_t cols, const GemvOperands& io
   }
 }
 
+// A block of kRows rows x kBatch batch rows: the rows' cursors, every accumulator +0.
+template <size_t kRows, size_t kBatch, class Decoder>
+HWY_INLINE void BeginBatchBlock(const Decoder& dec, size_t row0, typename Decoder::Cursor* cur,
+                                VecSpan<DF> acc) {
+  const DF df;
+#pragma clang loop unroll(full)
+  for (size_t r = 0; r < kRows; ++r) cur[r] = dec.Begin(row0 + r);
+#pragma clang loop unroll(full)
+  for (size_t i = 0; i < kBatch * kRows * kVecs; ++i) acc[i] = hn::Zero(df);
+}
+
 // Small batches of matrices that stage, for rows of whole steps: kRows rows x kBatch batch rows,
 // out[b * kRows + r]. Each output is GemvRowBlock's staged one (the same steps into the same
 // partials, put back in column order, no chunk left after them, the same reduction), so its bits
 // are the batch-1 call's.
 template <size_t kRows, size_t kBatch, class Decoder>
 HWY_INLINE void GemvStagedBatchBlock(const Decoder& dec, size_t row0, const XRow* x, float* out) {
-  const DF df;
   VecArray<DF, kBatch * kRows * kVecs> acc;
   typename Decoder::Cursor cur[kRows];
-#pragma clang loop unroll(full)
-  for (size_t r = 0; r < kRows; ++r) cur[r] = dec.Begin(row0 + r);
-#pragma clang loop unroll(full)
-  for (size_t i = 0; i < kBatch * kRows * kVecs; ++i) acc[i] = hn::Zero(df);
+  BeginBatchBlock<kRows, kBatch>(dec, row0, cur, acc);
   GemvStagedSteps<kRows, kBatch>(dec, cur, x, acc);
 #pragma clang loop unroll(full)
   for (size_t i = 0; i < kBatch * kRows; ++i) out[i] = ReduceCanonical(acc + i * kVecs);
@@ -745,11 +759,102 @@ HWY_INLINE void DecompressRows(const Decoder& dec, size_t cols, bool f16, uint8_
   DecompressRowRange<false, false>(dec, cols, out, r0, r1);
 }
 
-// y = W·x over io's rows: the GEMV for one batch row; for more, small batches of staging
-// matrices' whole-step rows through GemvStagedBatch, the rest through the panel product.
+// Small batches (2 to kStagedBatchMax plain rows, io.packed false) on a decoder with
+// kDirectBatches (dense: a load and a conversion per vector): each weight vector is decoded once
+// into registers and fma'd into every batch row's partials, where the panel product stores it as
+// fp32 and loads it back per register tile. kRows rows x kBatch batch rows, out[b * kRows + r].
+// Each output takes GemvRowBlock's steps (the same chunks into the same partials in column order,
+// the same tail and reduction), so its bits are the batch-1 call's.
+template <size_t kRows, size_t kBatch, bool kSafe, class Decoder>
+HWY_INLINE void GemvDirectBatchBlock(const Decoder& dec, size_t row0, const XRow* x, float* out) {
+  VecArray<DF, kBatch * kRows * kVecs> acc;
+  typename Decoder::Cursor cur[kRows];
+  BeginBatchBlock<kRows, kBatch>(dec, row0, cur, acc);
+  const size_t cols = x[0].cols;
+  const size_t full = cols / kChunk;
+  VecArray<DF, kBatch * kVecs> xv;
+  VecArray<DF, kVecs> w;
+  const auto fma_rows = [&](size_t r) {
+#pragma clang loop unroll(full)
+    for (size_t j = 0; j < kVecs; ++j) {
+#pragma clang loop unroll(full)
+      for (size_t b = 0; b < kBatch; ++b) {
+        const size_t a = (b * kRows + r) * kVecs + j;
+        acc[a] = FusedMulAdd(w[j], xv[b * kVecs + j], acc[a]);
+      }
+    }
+  };
+  for (size_t c = 0; c < full; ++c) {
+#pragma clang loop unroll(full)
+    for (size_t b = 0; b < kBatch; ++b) x[b].Load(c, xv + b * kVecs);
+#pragma clang loop unroll(full)
+    for (size_t r = 0; r < kRows; ++r) {
+      dec.Prefetch(cur[r], c);
+      dec.template Decode<kSafe>(cur[r], c, w);
+      fma_rows(r);
+    }
+  }
+  if (full * kChunk != cols) {
+#pragma clang loop unroll(full)
+    for (size_t b = 0; b < kBatch; ++b) x[b].LoadTail(full, xv + b * kVecs);
+#pragma clang loop unroll(full)
+    for (size_t r = 0; r < kRows; ++r) {
+      dec.DecodeTail(cur[r], full, w);
+      ZeroBeyond(cols - full * kChunk, w);
+      fma_rows(r);
+    }
+  }
+#pragma clang loop unroll(full)
+  for (size_t i = 0; i < kBatch * kRows; ++i) out[i] = ReduceCanonical(acc + i * kVecs);
+}
+
+// io's rows for kBatch plain batch rows, in blocks of kRows rows within the batch-1 block's
+// accumulators (kLatencyBlockRows row-batch pairs), unchecked below FastRows.
+template <size_t kBatch, class Decoder>
+HWY_INLINE void GemvDirectBatchRows(const Decoder& dec, size_t cols, const GemvOperands& io) {
+  constexpr size_t kRows = std::max<size_t>(1, kLatencyBlockRows / kBatch);
+  XRow x[kBatch];
+  for (size_t b = 0; b < kBatch; ++b) x[b] = XRow{io.x + b * cols, cols, nullptr};
+  const size_t fast_end = std::min(io.row_end, dec.FastRows());
+  float out[kBatch * kRows];
+  const auto store = [&](size_t r, size_t n) {
+    for (size_t b = 0; b < kBatch; ++b) {
+      for (size_t i = 0; i < n; ++i) {
+        StoreResult(out[b * n + i], io.y, b * io.rows + r + i, io.y_f16);
+      }
+    }
+  };
+  size_t r = io.row_begin;
+  for (; r + kRows <= fast_end; r += kRows) {
+    GemvDirectBatchBlock<kRows, kBatch, false>(dec, r, x, out);
+    store(r, kRows);
+  }
+  if constexpr (kRows > 1) {
+    for (; r < fast_end; ++r) {
+      GemvDirectBatchBlock<1, kBatch, false>(dec, r, x, out);
+      store(r, 1);
+    }
+  }
+  for (; r < io.row_end; ++r) {
+    GemvDirectBatchBlock<1, kBatch, true>(dec, r, x, out);
+    store(r, 1);
+  }
+}
+
+// y = W·x over io's rows: the GEMV for one batch row; for more, small batches of plain rows
+// (direct decoders) through GemvDirectBatchRows, small batches of staging matrices' whole-step
+// rows through GemvStagedBatch, the rest through the panel product.
 template <class Decoder>
 HWY_INLINE void MatrixProduct(const Decoder& dec, size_t cols, const GemvOperands& io) {
   if (io.batch == 1) return GemvRows(dec, cols, io);
+  if constexpr (HasDirectBatches<Decoder>::value) {
+    if (!io.packed) {
+      static_assert(kStagedBatchMax == 4, "batches 2, 3 and 4");
+      if (io.batch == 2) return GemvDirectBatchRows<2>(dec, cols, io);
+      if (io.batch == 3) return GemvDirectBatchRows<3>(dec, cols, io);
+      if (io.batch == 4) return GemvDirectBatchRows<4>(dec, cols, io);
+    }
+  }
   GemvOperands rest = io;
   rest.row_begin = GemvStagedBatch(dec, cols, io);
   if (rest.row_begin < rest.row_end) GemmRows(dec, cols, rest);

@@ -18,6 +18,8 @@ struct DenseMatrix final : wk_matrix {
     RunDenseGemv(target, plan, io);
   }
 
+  bool ReadsSmallBatchRows() const override { return true; }
+
   void Decompress(uint64_t, uint8_t* out, size_t row_begin, size_t row_end) const override {
     const size_t row_bytes = plan.cols * (plan.w_f16 ? 2 : 4);
     std::memcpy(out + row_begin * row_bytes, plan.w + row_begin * row_bytes,

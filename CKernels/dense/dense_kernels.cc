@@ -27,6 +27,8 @@ struct DenseDecoder {
   static constexpr size_t kStepChunks = 1;
   static constexpr bool kMultiRow = true;
   static constexpr size_t kBlockRows = kLatencyBlockRows;
+  // Batches of 2-4 read each weight once for all batch rows (GemvDirectBatchRows).
+  static constexpr bool kDirectBatches = true;
 
   const T* w;
   size_t rows;

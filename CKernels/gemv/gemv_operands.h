@@ -39,10 +39,11 @@ constexpr size_t PanelCols(size_t batch) {
 
 // What a kernel computes: y[b, r] for every batch row b and r in [row_begin, row_end).
 struct GemvOperands {
-  // fp32 activations. Not packed (batch 1 only): the row at x. Packed: column block k (columns
-  // n k ... n k + n - 1, +0 past cols; n = PanelCols(batch)) of batch row b at x + (k * batch +
-  // b) * n, so that the tile a product reads is contiguous (rows a power-of-two apart would share
-  // L1 sets). Batch 1 packed is simply the row padded with +0 to whole blocks.
+  // fp32 activations. Not packed: batch row b at x + b * cols (batch 1, and the small batches of
+  // wk_matrix::ReadsSmallBatchRows). Packed: column block k (columns n k ... n k + n - 1, +0 past
+  // cols; n = PanelCols(batch)) of batch row b at x + (k * batch + b) * n, so that the tile a
+  // product reads is contiguous (rows a power-of-two apart would share L1 sets). Batch 1 packed is
+  // simply the row padded with +0 to whole blocks.
   const float* x;
   bool packed;
   size_t batch;
@@ -58,7 +59,8 @@ struct GemvOperands {
 };
 
 // Largest batch that staging matrices run through the staged GEMV (matmul-inl.h,
-// GemvStagedBatch) rather than the panel product.
+// GemvStagedBatch), and dense ones as plain rows (GemvDirectBatchRows), rather than the panel
+// product.
 constexpr size_t kStagedBatchMax = 4;
 
 // out[0, cols) = x with each full 16-column chunk in split order, the rest as is.

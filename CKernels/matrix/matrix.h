@@ -30,6 +30,11 @@ struct wk_matrix {
   // activations in split order: the driver then prepares GemvOperands::x_split.
   virtual bool StagesHalfWeights() const { return false; }
 
+  // Whether Gemv reads small batches (2 to kStagedBatchMax rows) as plain rows (GemvOperands::
+  // packed false), each weight decoded once for all of them (common/matmul-inl.h,
+  // GemvDirectBatchRows): the dense matrices.
+  virtual bool ReadsSmallBatchRows() const { return false; }
+
   // The plan wk_matrix_gemv_w8a8 runs on, for the matrices that info.w8a8 admits.
   virtual const wk::QuantMatrixPlan* W8A8Plan() const { return nullptr; }
 

@@ -57,9 +57,10 @@ float* Reserve(CacheLineVector<float>& scratch, size_t n) {
 }
 
 // fp32 activations for the kernels: the caller's own fp32 rows where they serve as they are (one
-// row, or plain rows for W8A8: `rows`), else a per-thread scratch reused across calls, with fp16
-// widened exactly, in the packed layout of GemvOperands or as plain rows. With `split` (not for
-// `rows`), also each batch row in split order there (GemvOperands::x_split).
+// row, or plain rows: `rows`, for W8A8 and the small batches of wk_matrix::ReadsSmallBatchRows),
+// else a per-thread scratch reused across calls, with fp16 widened exactly, in the packed layout
+// of GemvOperands or as plain rows. With `split` (not for `rows`), also each batch row in split
+// order there (GemvOperands::x_split).
 const float* PrepareActivations(uint64_t target, const GemvRequest& req, size_t cols, bool rows,
                                 float* split, bool* packed) {
   *packed = false;
@@ -142,8 +143,10 @@ wk_status Gemv(const wk_matrix* m, const wk_tensor* x, const wk_buffer* y, int32
         thread_local CacheLineVector<float> split_buffer;
         split = Reserve(split_buffer, req.batch * cols);
       }
+      const bool plain_rows =
+          w8a8 || (req.batch <= kStagedBatchMax && m->ReadsSmallBatchRows());
       bool packed = false;
-      const float* x32 = PrepareActivations(target, req, cols, w8a8, split, &packed);
+      const float* x32 = PrepareActivations(target, req, cols, plain_rows, split, &packed);
       GemvJob job{m, target, GemvOperands{}, 0, nullptr};
       job.io = GemvOperands{x32, packed, req.batch, req.y, req.y_f16, rows, 0, rows, split};
       W8A8Activations quantized;

@@ -47,7 +47,7 @@ struct DenseGemvTests {
       var r = SplitMix64(seed: seed)
       let cols = r.chance(0.7) ? r.pick(Self.boundaryCols) : r.int(1...70)
       let rows = r.chance(0.7) ? r.pick(MatrixCase.rowChoices) : r.int(1...70)
-      let batch = r.chance(0.9) ? r.int(1...3) : r.pick([5, 8])
+      let batch = r.chance(0.9) ? r.int(1...4) : r.pick([5, 8])
       // Specials in a minority of cases so that most outputs stay finite and informative.
       let mix = ValueMix(special: r.pick([0, 0, 0.01, 0.05]), signallingNaN: r.chance(0.3), wide: r.pick([0, 0.02, 0.3]))
       let weights = try r.floatTensor(r.pick([.fp16, .fp32]), shape: [rows, cols], mix)
