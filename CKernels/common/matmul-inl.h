@@ -1,8 +1,9 @@
 // The one driver every format's decoder plugs into (the seam between formats and operations):
 // y = W·x over a range of rows, in the canonical order of docs/ARITHMETIC.md §2, for one batch
 // row (GEMV: weights decoded in registers) or many (each weight decoded once into an L1 panel and
-// applied to every batch row; for 2-4 rows on decoders that stage binary16 weights, the staged
-// GEMV for all of them). Compiled once per target: include after hwy/foreach_target.h.
+// applied to every batch row; for 2-4 rows the GEMV's blocks for all of them, on decoders that
+// stage binary16 weights or whose decode is a load). Compiled once per target: include after
+// hwy/foreach_target.h.
 //
 // Decoder interface:
 //   static constexpr size_t kStepChunks;  // chunks DecodeStep produces at once (divides 16)
@@ -219,188 +220,156 @@ HWY_INLINE size_t GemvStagedSteps(const Decoder& dec, typename Decoder::Cursor* 
   return steps * kStep;
 }
 
-// GEMV over a block of kRows rows and one batch row: decode in registers, fma at once (kStaged:
-// the full steps through GemvStagedSteps).
-template <size_t kRows, bool kSafe, class Decoder, bool kStaged = false>
-HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow& x, float* out) {
+// kChunks chunks of row r's weights w into its partials of every batch row (x chunks xv[b]) of
+// GemvRowBlock's accumulators, each partial's columns in increasing order. The arrays come by
+// reference: as pointers (VecSpan), sparse50's AVX2 loop lost two x registers to the stack (7 %
+// slower hot), its accumulators allocated differently across the remainder loop.
+template <size_t kRows, size_t kBatch, size_t kChunks, class W, class X, class Acc>
+HWY_INLINE void FmaChunks(size_t r, W& w, X& xv, Acc& acc) {
+#pragma clang loop unroll(full)
+  for (size_t s = 0; s < kChunks; ++s) {
+#pragma clang loop unroll(full)
+    for (size_t j = 0; j < kVecs; ++j) {
+#pragma clang loop unroll(full)
+      for (size_t b = 0; b < kBatch; ++b) {
+        const size_t a = (b * kRows + r) * kVecs + j;
+        acc[a] = FusedMulAdd(w[s * kVecs + j], xv[(b * kChunks + s) * kVecs + j], acc[a]);
+      }
+    }
+  }
+}
+
+// A block of kRows rows x kBatch batch rows x[b], out[b * kRows + r]: each weight is decoded once,
+// in registers (kStaged: the full steps through GemvStagedSteps), and fma'd into every batch row's
+// partials. Each output takes the batch-1 block's steps (the same chunks into the same partials in
+// column order, the same tail and reduction), so its bits are the batch-1 call's.
+template <size_t kRows, size_t kBatch, bool kSafe, class Decoder, bool kStaged = false>
+HWY_INLINE void GemvRowBlock(const Decoder& dec, size_t row0, const XRow* x, float* out) {
   const DF df;
   constexpr size_t kStep = Decoder::kStepChunks;
+  constexpr size_t kAcc = kBatch * kRows;
   // Every loop over rows and vectors is fully unrolled: indexed dynamically, the accumulators
   // would live on the stack and each fma would wait for a store-to-load round trip.
-  VecArray<DF, kRows * kVecs> acc;
+  VecArray<DF, kAcc * kVecs> acc;
   typename Decoder::Cursor cur[kRows];
 #pragma clang loop unroll(full)
-  for (size_t r = 0; r < kRows; ++r) {
-    cur[r] = dec.Begin(row0 + r);
+  for (size_t r = 0; r < kRows; ++r) cur[r] = dec.Begin(row0 + r);
 #pragma clang loop unroll(full)
-    for (size_t j = 0; j < kVecs; ++j) acc[r * kVecs + j] = hn::Zero(df);
-  }
-  const size_t full = x.cols / kChunk;
+  for (size_t i = 0; i < kAcc * kVecs; ++i) acc[i] = hn::Zero(df);
+  const size_t cols = x[0].cols;
+  const size_t full = cols / kChunk;
   constexpr bool kPaired = HasPairedSteps<Decoder>::value && !kSafe && !kStaged;
   size_t c = 0;
-  if constexpr (kStaged) c = GemvStagedSteps<kRows, 1>(dec, cur, &x, acc);
-  for (; !kStaged && c + kStep <= full; c += kStep) {
-    VecArray<DF, kStep * kVecs> xv;
+  if constexpr (kStaged) {
+    c = GemvStagedSteps<kRows, kBatch>(dec, cur, x, acc);
+  } else {
+    for (; c + kStep <= full; c += kStep) {
+      VecArray<DF, kBatch * kStep * kVecs> xv;
 #pragma clang loop unroll(full)
-    for (size_t s = 0; s < kStep; ++s) {
-      x.Load(c + s, xv + s * kVecs);
-      if constexpr (kPaired) xv[s] = PermutePaired<true>(xv[s]);
-    }
+      for (size_t b = 0; b < kBatch; ++b) {
 #pragma clang loop unroll(full)
-    for (size_t r = 0; r < kRows; ++r) {
-      VecArray<DF, kStep * kVecs> w;
-      dec.Prefetch(cur[r], c);
-      if constexpr (kPaired) {
-        dec.DecodeStepPaired(cur[r], c, w);
-      } else {
-        dec.template DecodeStep<kSafe>(cur[r], c, w);
-      }
-      // Chunk by chunk: partial j receives its columns in increasing order.
-#pragma clang loop unroll(full)
-      for (size_t s = 0; s < kStep; ++s) {
-#pragma clang loop unroll(full)
-        for (size_t j = 0; j < kVecs; ++j) {
-          acc[r * kVecs + j] =
-              FusedMulAdd(w[s * kVecs + j], xv[s * kVecs + j], acc[r * kVecs + j]);
+        for (size_t s = 0; s < kStep; ++s) {
+          const size_t i = (b * kStep + s) * kVecs;
+          x[b].Load(c + s, xv + i);
+          if constexpr (kPaired) xv[i] = PermutePaired<true>(xv[i]);
         }
+      }
+#pragma clang loop unroll(full)
+      for (size_t r = 0; r < kRows; ++r) {
+        VecArray<DF, kStep * kVecs> w;
+        dec.Prefetch(cur[r], c);
+        if constexpr (kPaired) {
+          dec.DecodeStepPaired(cur[r], c, w);
+        } else {
+          dec.template DecodeStep<kSafe>(cur[r], c, w);
+        }
+        FmaChunks<kRows, kBatch, kStep>(r, w, xv, acc);
       }
     }
   }
   if constexpr (kPaired) {
 #pragma clang loop unroll(full)
-    for (size_t r = 0; r < kRows; ++r) acc[r] = PermutePaired<false>(acc[r]);
+    for (size_t i = 0; i < kAcc; ++i) acc[i * kVecs] = PermutePaired<false>(acc[i * kVecs]);
   }
-  VecArray<DF, kVecs> xv;
-  VecArray<DF, kVecs> w;
-  for (; c < full; ++c) {
-    x.Load(c, xv);
+  // Staged batches are whole steps (GemvRows): nothing is left after them.
+  if constexpr (!kStaged || kBatch == 1) {
+    VecArray<DF, kBatch * kVecs> xv;
+    VecArray<DF, kVecs> w;
+    for (; c < full; ++c) {
 #pragma clang loop unroll(full)
-    for (size_t r = 0; r < kRows; ++r) {
-      dec.template Decode<kSafe>(cur[r], c, w);
+      for (size_t b = 0; b < kBatch; ++b) x[b].Load(c, xv + b * kVecs);
 #pragma clang loop unroll(full)
-      for (size_t j = 0; j < kVecs; ++j) {
-        acc[r * kVecs + j] = FusedMulAdd(w[j], xv[j], acc[r * kVecs + j]);
+      for (size_t r = 0; r < kRows; ++r) {
+        dec.template Decode<kSafe>(cur[r], c, w);
+        FmaChunks<kRows, kBatch, 1>(r, w, xv, acc);
+      }
+    }
+    if (full * kChunk != cols) {
+#pragma clang loop unroll(full)
+      for (size_t b = 0; b < kBatch; ++b) x[b].LoadTail(full, xv + b * kVecs);
+#pragma clang loop unroll(full)
+      for (size_t r = 0; r < kRows; ++r) {
+        dec.DecodeTail(cur[r], full, w);
+        ZeroBeyond(cols - full * kChunk, w);
+        FmaChunks<kRows, kBatch, 1>(r, w, xv, acc);
       }
     }
   }
-  if (full * kChunk != x.cols) {
-    x.LoadTail(full, xv);
 #pragma clang loop unroll(full)
-    for (size_t r = 0; r < kRows; ++r) {
-      dec.DecodeTail(cur[r], full, w);
-      ZeroBeyond(x.cols - full * kChunk, w);
-#pragma clang loop unroll(full)
-      for (size_t j = 0; j < kVecs; ++j) {
-        acc[r * kVecs + j] = FusedMulAdd(w[j], xv[j], acc[r * kVecs + j]);
-      }
-    }
-  }
-#pragma clang loop unroll(full)
-  for (size_t r = 0; r < kRows; ++r) out[r] = ReduceCanonical(acc + r * kVecs);
+  for (size_t i = 0; i < kAcc; ++i) out[i] = ReduceCanonical(acc + i * kVecs);
 }
 
-// One batch row, rows [row_begin, row_end): kBlockRows rows at a time where the decoder may read
-// without bounds checks, then the rest one at a time, unchecked while it may (the checked path
-// costs many times as much per row: with the last 8 rows checked, a quarter of lut6's time at 512
-// rows hot), and the last few rows on the checked path.
-template <class Decoder>
-HWY_INLINE void GemvRows(const Decoder& dec, size_t cols, const GemvOperands& io) {
-  constexpr size_t kBlockRows = Decoder::kBlockRows;
-  const size_t fast_end = std::min(io.row_end, dec.FastRows());
-  const XRow xr{io.x, cols, io.x_split};
-  float out[std::max(kBlockRows, kStagedRows)];
-  size_t r = io.row_begin;
-  // Decoders for rare layouts skip the multi-row block: one instantiation instead of two.
-  if constexpr (HasF16Steps<Decoder>::value && kF16Staging) {
-    if (dec.F16Steps() && io.x_split != nullptr) {
-      for (; r + kStagedRows <= fast_end; r += kStagedRows) {
-        GemvRowBlock<kStagedRows, false, Decoder, true>(dec, r, xr, out);
-        for (size_t i = 0; i < kStagedRows; ++i) StoreResult(out[i], io.y, r + i, io.y_f16);
-      }
-    }
-  }
-  if constexpr (Decoder::kMultiRow) {
-    for (; r + kBlockRows <= fast_end; r += kBlockRows) {
-      GemvRowBlock<kBlockRows, false>(dec, r, xr, out);
-      for (size_t i = 0; i < kBlockRows; ++i) StoreResult(out[i], io.y, r + i, io.y_f16);
-    }
-    for (; r < fast_end; ++r) {
-      GemvRowBlock<1, false>(dec, r, xr, out);
-      StoreResult(out[0], io.y, r, io.y_f16);
-    }
-  }
-  for (; r < io.row_end; ++r) {
-    GemvRowBlock<1, true>(dec, r, xr, out);
-    StoreResult(out[0], io.y, r, io.y_f16);
-  }
-}
-
-// A block of kRows rows x kBatch batch rows: the rows' cursors, every accumulator +0.
-template <size_t kRows, size_t kBatch, class Decoder>
-HWY_INLINE void BeginBatchBlock(const Decoder& dec, size_t row0, typename Decoder::Cursor* cur,
-                                VecSpan<DF> acc) {
-  const DF df;
-#pragma clang loop unroll(full)
-  for (size_t r = 0; r < kRows; ++r) cur[r] = dec.Begin(row0 + r);
-#pragma clang loop unroll(full)
-  for (size_t i = 0; i < kBatch * kRows * kVecs; ++i) acc[i] = hn::Zero(df);
-}
-
-// Small batches of matrices that stage, for rows of whole steps: kRows rows x kBatch batch rows,
-// out[b * kRows + r]. Each output is GemvRowBlock's staged one (the same steps into the same
-// partials, put back in column order, no chunk left after them, the same reduction), so its bits
-// are the batch-1 call's.
-template <size_t kRows, size_t kBatch, class Decoder>
-HWY_INLINE void GemvStagedBatchBlock(const Decoder& dec, size_t row0, const XRow* x, float* out) {
-  VecArray<DF, kBatch * kRows * kVecs> acc;
-  typename Decoder::Cursor cur[kRows];
-  BeginBatchBlock<kRows, kBatch>(dec, row0, cur, acc);
-  GemvStagedSteps<kRows, kBatch>(dec, cur, x, acc);
-#pragma clang loop unroll(full)
-  for (size_t i = 0; i < kBatch * kRows; ++i) out[i] = ReduceCanonical(acc + i * kVecs);
-}
-
-// Rows from io.row_begin below FastRows of kBatch batch rows, in blocks of kRows rows: at most
-// the accumulators of GemvRows' staged blocks (kStagedRows row-batch pairs: on AVX2 8 of the 16
-// registers, beside kBatch * kVecs of x). Returns the first row left.
+// Rows from io.row_begin for kBatch batch rows x[b], in blocks whose weights are decoded once for
+// all of them: staged blocks where the decoder stages (of whole steps past batch 1), then
+// kBlockRows rows at a time where the decoder may read without bounds checks, the rest one at a
+// time, unchecked while it may (the checked path costs many times as much per row: with the last
+// 8 rows checked, a quarter of lut6's time at 512 rows hot), and the last few rows on the checked
+// path. A block of kBatch batch rows holds the accumulators of kBlockRows (or kStagedRows) row-
+// batch pairs. Past batch 1 only decoders with kDirectBatches take the unstaged blocks; the others
+// leave those rows to the panel product. Returns the first row left.
 template <size_t kBatch, class Decoder>
-HWY_INLINE size_t GemvStagedBatchRows(const Decoder& dec, const XRow* x, const GemvOperands& io) {
-  constexpr size_t kRows = std::max<size_t>(1, kStagedRows / kBatch);
-  static_assert(kStagedRows % kRows == 0, "row blocks tile the staged block");
+HWY_INLINE size_t GemvRows(const Decoder& dec, const XRow* x, const GemvOperands& io) {
   const size_t fast_end = std::min(io.row_end, dec.FastRows());
-  float out[kBatch * kRows];
-  size_t r = io.row_begin;
-  for (; r + kRows <= fast_end; r += kRows) {
-    GemvStagedBatchBlock<kRows, kBatch>(dec, r, x, out);
+  float out[kBatch * std::max(Decoder::kBlockRows, kStagedRows)];
+  const auto store = [&](size_t r, size_t n) {
     for (size_t b = 0; b < kBatch; ++b) {
-      for (size_t i = 0; i < kRows; ++i) {
-        StoreResult(out[b * kRows + i], io.y, b * io.rows + r + i, io.y_f16);
+      for (size_t i = 0; i < n; ++i) {
+        StoreResult(out[b * n + i], io.y, b * io.rows + r + i, io.y_f16);
       }
+    }
+  };
+  size_t r = io.row_begin;
+  if constexpr (HasF16Steps<Decoder>::value && kF16Staging) {
+    constexpr size_t kStepCols = Decoder::kF16StepChunks * kChunk;
+    if (dec.F16Steps() && x[0].split != nullptr && (kBatch == 1 || x[0].cols % kStepCols == 0)) {
+      constexpr size_t kRows = std::max<size_t>(1, kStagedRows / kBatch);
+      static_assert(kStagedRows % kRows == 0, "row blocks tile the staged block");
+      for (; r + kRows <= fast_end; r += kRows) {
+        GemvRowBlock<kRows, kBatch, false, Decoder, true>(dec, r, x, out);
+        store(r, kRows);
+      }
+    }
+  }
+  if constexpr (kBatch == 1 || HasDirectBatches<Decoder>::value) {
+    if (x[0].x == nullptr) return r;  // packed batch rows: the panel product's
+    constexpr size_t kRows = std::max<size_t>(1, Decoder::kBlockRows / kBatch);
+    // Decoders for rare layouts skip the multi-row block: one instantiation instead of two.
+    if constexpr (Decoder::kMultiRow) {
+      for (; r + kRows <= fast_end; r += kRows) {
+        GemvRowBlock<kRows, kBatch, false>(dec, r, x, out);
+        store(r, kRows);
+      }
+      for (; kRows > 1 && r < fast_end; ++r) {
+        GemvRowBlock<1, kBatch, false>(dec, r, x, out);
+        store(r, 1);
+      }
+    }
+    for (; r < io.row_end; ++r) {
+      GemvRowBlock<1, kBatch, true>(dec, r, x, out);
+      store(r, 1);
     }
   }
   return r;
-}
-
-// Batches of 2 to kStagedBatchMax rows (io.x_split) on a decoder that stages, rows of whole
-// steps: every weight is decoded once into L1 and widened once for all batch rows, where the
-// batch product stores it as fp32 into a panel and loads it per register tile (docs/PERFORMANCE.md
-// "Small batches": batch 2 1.2-3.1x faster on Zen 3; batches 5-8 in groups of 3 and 4 were not).
-// Returns the first row left to GemmRows.
-template <class Decoder>
-HWY_INLINE size_t GemvStagedBatch(const Decoder& dec, size_t cols, const GemvOperands& io) {
-  if constexpr (HasF16Steps<Decoder>::value && kF16Staging) {
-    constexpr size_t kStepCols = Decoder::kF16StepChunks * kChunk;
-    if (io.x_split != nullptr && dec.F16Steps() && cols % kStepCols == 0) {
-      // Whole steps: only the split copies are read.
-      XRow x[kStagedBatchMax];
-      for (size_t b = 0; b < io.batch; ++b) x[b] = XRow{nullptr, cols, io.x_split + b * cols};
-      static_assert(kStagedBatchMax == 4, "batches 2, 3 and 4");
-      if (io.batch == 2) return GemvStagedBatchRows<2>(dec, x, io);
-      if (io.batch == 3) return GemvStagedBatchRows<3>(dec, x, io);
-      if (io.batch == 4) return GemvStagedBatchRows<4>(dec, x, io);
-    }
-  }
-  return io.row_begin;
 }
 
 // Products of batches: a panel of rows x 16 or 32 chunks is decoded once into fp32 (in L1) and
@@ -759,104 +728,32 @@ HWY_INLINE void DecompressRows(const Decoder& dec, size_t cols, bool f16, uint8_
   DecompressRowRange<false, false>(dec, cols, out, r0, r1);
 }
 
-// Small batches (2 to kStagedBatchMax plain rows, io.packed false) on a decoder with
-// kDirectBatches (dense: a load and a conversion per vector): each weight vector is decoded once
-// into registers and fma'd into every batch row's partials, where the panel product stores it as
-// fp32 and loads it back per register tile. kRows rows x kBatch batch rows, out[b * kRows + r].
-// Each output takes GemvRowBlock's steps (the same chunks into the same partials in column order,
-// the same tail and reduction), so its bits are the batch-1 call's.
-template <size_t kRows, size_t kBatch, bool kSafe, class Decoder>
-HWY_INLINE void GemvDirectBatchBlock(const Decoder& dec, size_t row0, const XRow* x, float* out) {
-  VecArray<DF, kBatch * kRows * kVecs> acc;
-  typename Decoder::Cursor cur[kRows];
-  BeginBatchBlock<kRows, kBatch>(dec, row0, cur, acc);
-  const size_t cols = x[0].cols;
-  const size_t full = cols / kChunk;
-  VecArray<DF, kBatch * kVecs> xv;
-  VecArray<DF, kVecs> w;
-  const auto fma_rows = [&](size_t r) {
-#pragma clang loop unroll(full)
-    for (size_t j = 0; j < kVecs; ++j) {
-#pragma clang loop unroll(full)
-      for (size_t b = 0; b < kBatch; ++b) {
-        const size_t a = (b * kRows + r) * kVecs + j;
-        acc[a] = FusedMulAdd(w[j], xv[b * kVecs + j], acc[a]);
-      }
-    }
-  };
-  for (size_t c = 0; c < full; ++c) {
-#pragma clang loop unroll(full)
-    for (size_t b = 0; b < kBatch; ++b) x[b].Load(c, xv + b * kVecs);
-#pragma clang loop unroll(full)
-    for (size_t r = 0; r < kRows; ++r) {
-      dec.Prefetch(cur[r], c);
-      dec.template Decode<kSafe>(cur[r], c, w);
-      fma_rows(r);
-    }
-  }
-  if (full * kChunk != cols) {
-#pragma clang loop unroll(full)
-    for (size_t b = 0; b < kBatch; ++b) x[b].LoadTail(full, xv + b * kVecs);
-#pragma clang loop unroll(full)
-    for (size_t r = 0; r < kRows; ++r) {
-      dec.DecodeTail(cur[r], full, w);
-      ZeroBeyond(cols - full * kChunk, w);
-      fma_rows(r);
-    }
-  }
-#pragma clang loop unroll(full)
-  for (size_t i = 0; i < kBatch * kRows; ++i) out[i] = ReduceCanonical(acc + i * kVecs);
-}
-
-// io's rows for kBatch plain batch rows, in blocks of kRows rows within the batch-1 block's
-// accumulators (kLatencyBlockRows row-batch pairs), unchecked below FastRows.
-template <size_t kBatch, class Decoder>
-HWY_INLINE void GemvDirectBatchRows(const Decoder& dec, size_t cols, const GemvOperands& io) {
-  constexpr size_t kRows = std::max<size_t>(1, kLatencyBlockRows / kBatch);
-  XRow x[kBatch];
-  for (size_t b = 0; b < kBatch; ++b) x[b] = XRow{io.x + b * cols, cols, nullptr};
-  const size_t fast_end = std::min(io.row_end, dec.FastRows());
-  float out[kBatch * kRows];
-  const auto store = [&](size_t r, size_t n) {
-    for (size_t b = 0; b < kBatch; ++b) {
-      for (size_t i = 0; i < n; ++i) {
-        StoreResult(out[b * n + i], io.y, b * io.rows + r + i, io.y_f16);
-      }
-    }
-  };
-  size_t r = io.row_begin;
-  for (; r + kRows <= fast_end; r += kRows) {
-    GemvDirectBatchBlock<kRows, kBatch, false>(dec, r, x, out);
-    store(r, kRows);
-  }
-  if constexpr (kRows > 1) {
-    for (; r < fast_end; ++r) {
-      GemvDirectBatchBlock<1, kBatch, false>(dec, r, x, out);
-      store(r, 1);
-    }
-  }
-  for (; r < io.row_end; ++r) {
-    GemvDirectBatchBlock<1, kBatch, true>(dec, r, x, out);
-    store(r, 1);
-  }
-}
-
-// y = W·x over io's rows: the GEMV for one batch row; for more, small batches of plain rows
-// (direct decoders) through GemvDirectBatchRows, small batches of staging matrices' whole-step
-// rows through GemvStagedBatch, the rest through the panel product.
+// y = W·x over io's rows: GemvRows for one batch row and for small batches (up to
+// kStagedBatchMax) on decoders that stage or read plain rows directly, the panel product for the
+// rest.
 template <class Decoder>
 HWY_INLINE void MatrixProduct(const Decoder& dec, size_t cols, const GemvOperands& io) {
-  if (io.batch == 1) return GemvRows(dec, cols, io);
-  if constexpr (HasDirectBatches<Decoder>::value) {
-    if (!io.packed) {
-      static_assert(kStagedBatchMax == 4, "batches 2, 3 and 4");
-      if (io.batch == 2) return GemvDirectBatchRows<2>(dec, cols, io);
-      if (io.batch == 3) return GemvDirectBatchRows<3>(dec, cols, io);
-      if (io.batch == 4) return GemvDirectBatchRows<4>(dec, cols, io);
-    }
+  // Batch rows: plain (batch 1's packed row is the plain row padded) and split, where given.
+  const auto row = [&](size_t b) {
+    return XRow{io.packed && io.batch > 1 ? nullptr : io.x + b * cols, cols,
+                io.x_split == nullptr ? nullptr : io.x_split + b * cols};
+  };
+  if (io.batch == 1) {
+    const XRow x = row(0);
+    GemvRows<1>(dec, &x, io);
+    return;
   }
   GemvOperands rest = io;
-  rest.row_begin = GemvStagedBatch(dec, cols, io);
+  if constexpr (HasDirectBatches<Decoder>::value || (HasF16Steps<Decoder>::value && kF16Staging)) {
+    if (io.batch <= kStagedBatchMax) {
+      XRow x[kStagedBatchMax];
+      for (size_t b = 0; b < io.batch; ++b) x[b] = row(b);
+      static_assert(kStagedBatchMax == 4, "batches 2, 3 and 4");
+      if (io.batch == 2) rest.row_begin = GemvRows<2>(dec, x, io);
+      if (io.batch == 3) rest.row_begin = GemvRows<3>(dec, x, io);
+      if (io.batch == 4) rest.row_begin = GemvRows<4>(dec, x, io);
+    }
+  }
   if (rest.row_begin < rest.row_end) GemmRows(dec, cols, rest);
 }
 

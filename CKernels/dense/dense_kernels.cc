@@ -27,7 +27,7 @@ struct DenseDecoder {
   static constexpr size_t kStepChunks = 1;
   static constexpr bool kMultiRow = true;
   static constexpr size_t kBlockRows = kLatencyBlockRows;
-  // Batches of 2-4 read each weight once for all batch rows (GemvDirectBatchRows).
+  // Batches of 2-4 read each weight once for all batch rows (GemvRows).
   static constexpr bool kDirectBatches = true;
 
   const T* w;

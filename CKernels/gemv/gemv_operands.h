@@ -58,9 +58,9 @@ struct GemvOperands {
   const float* x_split = nullptr;
 };
 
-// Largest batch that staging matrices run through the staged GEMV (matmul-inl.h,
-// GemvStagedBatch), and dense ones as plain rows (GemvDirectBatchRows), rather than the panel
-// product.
+// Largest batch that GemvRows (matmul-inl.h) runs, each weight decoded once for all batch rows,
+// rather than the panel product: through the staged GEMV for staging matrices, from plain rows
+// for dense ones.
 constexpr size_t kStagedBatchMax = 4;
 
 // out[0, cols) = x with each full 16-column chunk in split order, the rest as is.

@@ -31,8 +31,8 @@ struct wk_matrix {
   virtual bool StagesHalfWeights() const { return false; }
 
   // Whether Gemv reads small batches (2 to kStagedBatchMax rows) as plain rows (GemvOperands::
-  // packed false), each weight decoded once for all of them (common/matmul-inl.h,
-  // GemvDirectBatchRows): the dense matrices.
+  // packed false), each weight decoded once for all of them (common/matmul-inl.h, GemvRows):
+  // the dense matrices.
   virtual bool ReadsSmallBatchRows() const { return false; }
 
   // The plan wk_matrix_gemv_w8a8 runs on, for the matrices that info.w8a8 admits.

@@ -112,7 +112,9 @@ HWY_INLINE size_t GatherPlanes6(const LutRun& run) {
 #if HWY_TARGET == HWY_AVX3_DL
 // Leading 6- or 8-bit entries of 2 or 4 bytes through the run's byte planes, 64 at a time while
 // the step's indices start on a byte: the GEMV's VBMI look-ups (lut_matrix-inl.h). Returns the
-// entries written.
+// entries written. The 6-bit indices are prefetched 1 KiB ahead: their 48-byte masked loads did
+// not start the hardware prefetcher on a Zen 5 (lut6 4096 x 4096: 1937 -> 875 us, 71 % of the
+// loop's samples had been on the first use of the loaded indices).
 template <int kBits>
 HWY_INLINE size_t GatherWide(const LutRun& run) {
   constexpr size_t kStep = 64;
@@ -124,6 +126,7 @@ HWY_INLINE size_t GatherWide(const LutRun& run) {
     const uint64_t bit = run.bit0 + uint64_t{i} * kBits;
     if ((bit & 7) != 0 || (bit >> 3) + kStep * kBits / 8 > run.index_bytes) break;
     const uint8_t* p = run.indices + (bit >> 3);
+    if constexpr (kBits == 6) hwy::Prefetch(p + 1024);
     uint8_t* out = run.out + i * elem;
     if (elem == 2) {
       const __m512i idx = WideIndices<kBits, 2>(p);
@@ -142,6 +145,7 @@ HWY_INLINE size_t GatherWide(const LutRun& run) {
 // Leading 1- to 4-bit entries of 2 bytes, 64 at a time while the step's indices start on a byte:
 // Fields64, then one vpermb per byte plane (16 bytes each, repeated across the register, so the
 // neighbour bits above a field select a repeat), StoreWords64. Returns the entries written.
+// Prefetched as GatherWide's 6-bit indices (lut1-lut4 4096 x 4096 on Zen 5: 1.4-1.8x faster).
 template <int kBits>
 HWY_INLINE size_t GatherNarrowF16(const LutRun& run) {
   constexpr size_t kStep = 64;
@@ -151,6 +155,7 @@ HWY_INLINE size_t GatherNarrowF16(const LutRun& run) {
   for (; i + kStep <= run.count; i += kStep) {
     const uint64_t bit = run.bit0 + uint64_t{i} * kBits;
     if ((bit & 7) != 0 || (bit >> 3) + kStep * kBits / 8 > run.index_bytes) break;
+    hwy::Prefetch(run.indices + (bit >> 3) + 1024);
     const __m512i idx = Fields64(run.indices + (bit >> 3), kBits, 0, kStep * kBits / 8);
     StoreWords64(_mm512_permutexvar_epi8(idx, low), _mm512_permutexvar_epi8(idx, high), run.out + i * 2);
   }

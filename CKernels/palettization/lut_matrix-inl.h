@@ -434,13 +434,6 @@ struct LutMatrixDecoder {
     if constexpr (kBits == 4 && kPlanes4 && kPlaneStepChunks == 1 && kLayout != LutLayout::kGeneral) {
       // One chunk is one byte-plane step.
       Lookup4Planes(p, plan.byte_planes.data() + Table(r, c) * 4, w);
-    } else if constexpr (kBits == 1 && kVecs == 1 && kLayout != LutLayout::kGeneral) {
-      // A chunk's 16 one-bit indices are a lane mask: one blend of the table's two entries instead
-      // of a byte shuffle, a shift and a permute.
-      const DF df;
-      const uint32_t* table = plan.value_tables.data() + Table(r, c);
-      w[0] = hn::IfThenElse(hn::LoadMaskBits(df, p), hn::BitCast(df, hn::Set(DU(), table[1])),
-                            hn::BitCast(df, hn::Set(DU(), table[0])));
     } else if constexpr (kBits >= 6 && kLayout != LutLayout::kGeneral) {
       LookupScalar<kBits>(p, plan.value_tables.data() + Table(r, c), w);
     } else {

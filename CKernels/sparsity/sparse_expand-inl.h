@@ -245,7 +245,7 @@ WK_DECODE_INLINE void ZeroUnmasked(uint32_t bits, VecSpan<DF> w) {
 #endif
 }
 
-// The mask side of every sparse matrix decoder (the interface of simd-inl.h's GemvRowBlock):
+// The mask side of every sparse matrix decoder (the interface of matmul-inl.h's GemvRowBlock):
 // each chunk's mask bits are read and handed, with the row's cursor, to
 // Derived::Expand<kSafe>(cursor, chunk, bits, w), which scatters the chunk's values.
 template <class Derived>

@@ -66,19 +66,22 @@ final class CMatrix {
   }
 
   /// Runs `call` (decompress, gemv or gemv_w8a8 on this matrix) with a context prepared by
-  /// `setUp` into a canary-filled buffer of `bytes`; returns the status, the output and the
+  /// `setUp` into a canary-filled buffer of `bytes`, which starts `offset` bytes past a 64-byte
+  /// boundary (nil: wherever the allocator puts it); returns the status, the output and the
   /// context's message.
   func run(
-    bytes: Int, setUp: (inout wk_context) -> Void = { _ in },
+    bytes: Int, offset: Int? = nil, setUp: (inout wk_context) -> Void = { _ in },
     _ call: (OpaquePointer, UnsafePointer<wk_buffer>, UnsafeMutablePointer<wk_context>) -> wk_status
   ) -> (status: wk_status, output: [UInt8], message: String) {
-    let out = Bytes(count: bytes, fill: 0xA5)
-    var buffer = wk_buffer(data: out.base, nbytes: bytes)
+    let out = Bytes(count: bytes + (offset == nil ? 0 : 64 + offset!), fill: 0xA5)
+    var start = out.base
+    if let offset { start = out.base.alignedUp(toMultipleOf: 64) + offset }
+    var buffer = wk_buffer(data: start, nbytes: bytes)
     var ctx = wk_context()
     wk_context_init(&ctx)
     setUp(&ctx)
     let status = call(pointer, &buffer, &ctx)
-    return (status, out.array, contextMessage(&ctx))
+    return (status, Array(UnsafeRawBufferPointer(start: start, count: bytes)), contextMessage(&ctx))
   }
 }
 

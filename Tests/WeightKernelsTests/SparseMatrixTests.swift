@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import PropertyBased
 import Testing
@@ -418,6 +419,36 @@ struct SparseMatrixTests {
       let matrix = try c.matrix()
       for target in SIMDTarget.supported {
         expectBits(try matrix.decompress(target: target), expected, "target \(target) \(c)")
+      }
+    }
+  }
+
+  /// Decompressions of 4 MiB and more are written with streaming stores (sparse_kernels.cc,
+  /// SparseExpand; on AVX3_DL fp16 32 columns a step from the output's first 64-byte boundary):
+  /// stored fp16 and fp32 values of that size equal the reference on every target, into outputs
+  /// on a 64-byte boundary, 16 and 48 bytes past one (steps start after a few groups) and 2 past
+  /// (not streamed), with one thread (one task over every row) and two.
+  @Test("large decompression (streaming stores, output offsets) == reference")
+  func largeDecompression() throws {
+    var r = SplitMix64(seed: 0x5A7E)
+    for (dtype, cols) in [(DType.fp16, 2048), (.fp32, 1024)] {
+      let bits = r.maskBits(rows: 1024, cols: cols, density: 0.5)
+      let c = SparseMatrixCase(
+        rows: 1024, cols: cols, mask: try Tensor(integers: bits, dtype: .uint1, shape: [1024, cols]),
+        values: try r.floatTensor(dtype, shape: [bits.reduce(0, +)], .anyBits))
+      let expected = try c.referenceDense()
+      #expect(expected.bytes.count == 4 << 20)
+      let m = try CMatrix.sparse(mask: c.mask, values: c.values)
+      for target in SIMDTarget.supported {
+        for offset in [0, 16, 48, 2] {
+          for threads: UInt32 in [1, 2] {
+            let out = m.run(bytes: expected.bytes.count, offset: offset, setUp: { $0.target = target.rawValue; $0.threads = threads }) {
+              wk_matrix_decompress($0, $1, $2)
+            }
+            #expect(out.status == WK_OK && out.output == expected.bytes,
+                    "target \(target) \(dtype) offset \(offset) threads \(threads): large decompress differs (\(statusName(out.status)) \(out.message))")
+          }
+        }
       }
     }
   }
