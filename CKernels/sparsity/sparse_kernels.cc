@@ -394,8 +394,8 @@ HWY_INLINE void SparseExpandColumns(const uint8_t* mask, uint64_t count, const u
   if (elem_bytes == 2) {
     const auto group = [&]() {
       const uint32_t m = mask[i >> 3];
-      StoreGroup<kStream>(ExpandF16Group(GroupSource<true>(values, value_bytes, 2 * nz, scratch), m),
-                          D16x8(), out + 2 * i);
+      const uint8_t* src = GroupSource<true>(values, value_bytes, 2 * nz, scratch);
+      StoreGroup<kStream>(ExpandF16Group(src, m), D16x8(), out + 2 * i);
       nz += hwy::PopCount(m);
       i += 8;
     };
@@ -407,9 +407,9 @@ HWY_INLINE void SparseExpandColumns(const uint8_t* mask, uint64_t count, const u
       std::memcpy(&m, mask + (i >> 3), 4);
       const uint32_t n = hwy::PopCount(m);
       const uint8_t* p = values + 2 * nz;
-      const __m512i packed = 2 * nz + 64 <= value_bytes
-                                 ? _mm512_loadu_si512(p)
-                                 : _mm512_maskz_loadu_epi16(static_cast<__mmask32>((uint64_t{1} << n) - 1), p);
+      const __mmask32 first_n = static_cast<__mmask32>((uint64_t{1} << n) - 1);
+      const __m512i packed =
+          2 * nz + 64 <= value_bytes ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi16(first_n, p);
       const hn::Vec<decltype(dw)> e{_mm512_maskz_expand_epi16(static_cast<__mmask32>(m), packed)};
       if constexpr (kStream) {
         hn::Stream(e, dw, reinterpret_cast<uint16_t*>(out + 2 * i));
