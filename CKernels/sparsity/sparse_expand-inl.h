@@ -120,14 +120,15 @@ WK_DECODE_INLINE void ExpandChunkF16(const uint8_t* values, size_t value_bytes, 
 // past them: ExpandChunkF16 on 32 columns at once, one popcount and vpexpandw for both, the
 // second chunk's words taken by one vextracti64x4. Without kSafe, 64 bytes from the first value
 // are readable (fast rows) and the load needs no mask, whose move was one of the ~7 uops a pair
-// costs on port 5 of an Intel core (sparse50 256 x 4096 hot: 97 against 80 us).
+// costs on port 5 of an Intel core (sparse50 256 x 4096 hot: 97 against 80 us); it stays a
+// register operand (LoadForExpand).
 template <bool kSafe>
 HWY_INLINE void ExpandPairF16(const uint8_t* values, uint64_t& nz, uint32_t bits, VecSpan<DF> w) {
   const uint32_t count = hwy::PopCount(bits);
   const __m512i packed =
       kSafe ? _mm512_maskz_loadu_epi16(static_cast<__mmask32>((uint64_t{1} << count) - 1),
                                        values + 2 * nz)
-            : _mm512_loadu_si512(values + 2 * nz);
+            : LoadForExpand(values + 2 * nz);
   const __m512i e = _mm512_maskz_expand_epi16(static_cast<__mmask32>(bits), packed);
   w[0] = WidenF16(hn::Vec<DU16>{_mm512_castsi512_si256(e)});
   w[1] = WidenF16(hn::Vec<DU16>{_mm512_extracti64x4_epi64(e, 1)});

@@ -409,7 +409,7 @@ HWY_INLINE void SparseExpandColumns(const uint8_t* mask, uint64_t count, const u
       const uint8_t* p = values + 2 * nz;
       const __mmask32 first_n = static_cast<__mmask32>((uint64_t{1} << n) - 1);
       const __m512i packed =
-          2 * nz + 64 <= value_bytes ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi16(first_n, p);
+          2 * nz + 64 <= value_bytes ? LoadForExpand(p) : _mm512_maskz_loadu_epi16(first_n, p);
       const hn::Vec<decltype(dw)> e{_mm512_maskz_expand_epi16(static_cast<__mmask32>(m), packed)};
       if constexpr (kStream) {
         hn::Stream(e, dw, reinterpret_cast<uint16_t*>(out + 2 * i));

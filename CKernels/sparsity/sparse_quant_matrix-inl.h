@@ -73,7 +73,7 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
       // Fast rows: 64 bytes from the step's first value are readable.
       const uint64_t m = StepMaskBits64(plan.mask, cur.bit);
       cur.bit += 4 * kChunk;
-      const __m512i q = _mm512_maskz_expand_epi8(m, _mm512_loadu_si512(plan.values + cur.nz));
+      const __m512i q = _mm512_maskz_expand_epi8(m, LoadForExpand(plan.values + cur.nz));
       cur.nz += hwy::PopCount(m);
       const __m128i bytes[4] = {_mm512_castsi512_si128(q), _mm512_extracti32x4_epi32(q, 1),
                                 _mm512_extracti32x4_epi32(q, 2), _mm512_extracti32x4_epi32(q, 3)};
