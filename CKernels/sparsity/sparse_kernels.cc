@@ -369,7 +369,7 @@ void SparseLutDecompress(const SparseMatrixPlan& plan, uint8_t* out, size_t r0, 
   });
 }
 
-// A 16-byte group of the output at p: streamed (kStream: p 16-byte aligned) or stored.
+// A vector of the output at p: streamed (kStream: p aligned to the vector) or stored.
 template <bool kStream, class D>
 HWY_INLINE void StoreGroup(hn::Vec<D> v, D d, uint8_t* p) {
   using T = hn::TFromD<D>;
@@ -411,11 +411,7 @@ HWY_INLINE void SparseExpandColumns(const uint8_t* mask, uint64_t count, const u
       const __m512i packed =
           2 * nz + 64 <= value_bytes ? LoadForExpand(p) : _mm512_maskz_loadu_epi16(first_n, p);
       const hn::Vec<decltype(dw)> e{_mm512_maskz_expand_epi16(static_cast<__mmask32>(m), packed)};
-      if constexpr (kStream) {
-        hn::Stream(e, dw, reinterpret_cast<uint16_t*>(out + 2 * i));
-      } else {
-        hn::StoreU(e, dw, reinterpret_cast<uint16_t*>(out + 2 * i));
-      }
+      StoreGroup<kStream>(e, dw, out + 2 * i);
       nz += n;
     }
 #endif
