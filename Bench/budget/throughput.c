@@ -181,6 +181,8 @@ enum { kIters = 10000000 };
 #define EXPB_Z(a, b) "vpexpandb %%zmm15,%%zmm" #a "%{%%k1%}%{z%}\n\t"
 #define EXPW_Y(a, b) "vpexpandw %%ymm15,%%ymm" #a "%{%%k1%}%{z%}\n\t"
 #define EXPW_Z(a, b) "vpexpandw %%zmm15,%%zmm" #a "%{%%k1%}%{z%}\n\t"
+// One destination for all: {z} or not, Zen 5 waits for the register's last value (a chain).
+#define EXPB_Z1(a, b) "vpexpandb %%zmm15,%%zmm0%{%%k1%}%{z%}\n\t"
 #define EXPPS_Z(a, b) "vexpandps %%zmm15,%%zmm" #a "%{%%k1%}%{z%}\n\t"
 #define MLOADW_Y(a, b) "vmovdqu16 (%%rsi),%%ymm" #a "%{%%k1%}%{z%}\n\t"
 #define CVT16R_Z(a, b) "vcvtph2ps %%ymm15,%%zmm" #a "\n\t"
@@ -235,6 +237,7 @@ avx512(void) {
   TZ("vpblendmb zmm{k}", BLENDM_Z);
   TZ("vpexpandb xmm{k}{z}", EXPB_X);
   TZ("vpexpandb zmm{k}{z}", EXPB_Z);
+  TZ("vpexpandb zmm{k}{z}, one destination", EXPB_Z1);
   TZ("vpexpandw ymm{k}{z}", EXPW_Y);
   TZ("vpexpandw zmm{k}{z}", EXPW_Z);
   TZ("vexpandps zmm{k}{z}", EXPPS_Z);

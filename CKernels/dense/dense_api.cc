@@ -25,14 +25,8 @@ struct DenseMatrix final : wk_matrix {
     std::memcpy(out + row_begin * row_bytes, plan.w + row_begin * row_bytes,
                 (row_end - row_begin) * row_bytes);
   }
-};
 
-}  // namespace
-
-extern "C" {
-
-wk_status wk_dense_matrix_create(const wk_tensor* w, wk_matrix** matrix, wk_context* ctx) {
-  return CreateMatrix<DenseMatrix>(matrix, ctx, [&](DenseMatrix* m) {
+  wk_status Build(const wk_tensor* w, wk_context* ctx) {
     WK_TRY(CheckTensor(w, "w", ctx, nullptr));
     if (!IsFloatDType(w->dtype)) {
       return Fail(ctx, WK_ERROR_INVALID_DTYPE, "w: dtype %s; fp16 or fp32 expected",
@@ -41,14 +35,22 @@ wk_status wk_dense_matrix_create(const wk_tensor* w, wk_matrix** matrix, wk_cont
     if (w->rank != 2 || w->shape[0] < 1 || w->shape[1] < 1) {
       return Fail(ctx, WK_ERROR_INVALID_SHAPE, "w: [rows, cols] with rows, cols >= 1 expected");
     }
-    m->plan.w = static_cast<const uint8_t*>(w->data);
-    m->plan.w_f16 = w->dtype == WK_DTYPE_FP16;
-    m->plan.rows = static_cast<size_t>(w->shape[0]);
-    m->plan.cols = static_cast<size_t>(w->shape[1]);
-    m->SetInfo(WK_FORMAT_DENSE, m->plan.rows, m->plan.cols, w->dtype, w->dtype, w->nbytes);
-    m->regions[0] = {w->data, w->nbytes, "the weights"};
+    plan.w = static_cast<const uint8_t*>(w->data);
+    plan.w_f16 = w->dtype == WK_DTYPE_FP16;
+    plan.rows = static_cast<size_t>(w->shape[0]);
+    plan.cols = static_cast<size_t>(w->shape[1]);
+    SetInfo(WK_FORMAT_DENSE, plan.rows, plan.cols, w->dtype, w->dtype, w->nbytes);
+    regions[0] = {w->data, w->nbytes, "the weights"};
     return WK_OK;
-  });
+  }
+};
+
+}  // namespace
+
+extern "C" {
+
+wk_status wk_dense_matrix_create(const wk_tensor* w, wk_matrix** matrix, wk_context* ctx) {
+  return CreateMatrix<DenseMatrix>(w, matrix, ctx);
 }
 
 wk_status wk_cast(const wk_tensor* source, int32_t output_dtype, const wk_buffer* out,

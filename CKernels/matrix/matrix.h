@@ -1,7 +1,8 @@
 // Internal: wk_matrix, the one prepared-matrix type of the C ABI. Each format derives from it with
-// its plan and supplies three things — rows of the product, rows of the decompression, its
-// details — and the driver (matrix_api.cc) does the rest once for all: validation, activations
-// prepared once per call, the split into row tasks, threads, the floating-point environment.
+// its plan and supplies three things — Build (its descriptor validated into the plan, info and
+// regions), rows of the product, rows of the decompression — and CreateMatrix and the driver
+// (matrix_api.cc) do the rest once for all: allocation, validation of calls, activations prepared
+// once per call, the split into row tasks, threads, the floating-point environment.
 #ifndef WK_MATRIX_MATRIX_H_
 #define WK_MATRIX_MATRIX_H_
 
@@ -66,10 +67,10 @@ namespace wk {
 // a byte of every packed stream (sub-byte data, masks).
 constexpr size_t kDecompressRowAlign = 8;
 
-// Allocates a Matrix, lets `build(matrix)` validate the descriptor and fill the plan and info, and
-// hands the matrix out only on success.
-template <class Matrix, class Build>
-wk_status CreateMatrix(wk_matrix** out, wk_context* ctx, const Build& build) {
+// Allocates a Matrix, lets its Build(desc, ctx) validate the descriptor and fill the plan, info
+// and regions, and hands the matrix out only on success.
+template <class Matrix, class Desc>
+wk_status CreateMatrix(const Desc* desc, wk_matrix** out, wk_context* ctx) {
   if (out == nullptr) return Fail(ctx, WK_ERROR_NULL_ARGUMENT, "matrix is NULL");
   *out = nullptr;
   Matrix* m = new (std::nothrow) Matrix();
@@ -78,7 +79,7 @@ wk_status CreateMatrix(wk_matrix** out, wk_context* ctx, const Build& build) {
   try {
     // Preparing tables may be arithmetic (scales folded into LUTs): not under the caller's FTZ.
     const DefaultFloatEnvironment env;
-    status = build(m);
+    status = m->Build(desc, ctx);
   } catch (const std::bad_alloc&) {
     status = Fail(ctx, WK_ERROR_OUT_OF_MEMORY, "matrix tables: allocation failed");
   }

@@ -362,28 +362,6 @@ using namespace wk;
 namespace wk {
 namespace {
 
-struct LutMatrix final : wk_matrix {
-  LutMatrixPlan plan;
-
-  void Gemv(uint64_t target, const GemvOperands& io) const override {
-    if (plan.nbits < 4) {
-      RunLutMatrixGemvNarrow(target, plan, io);
-    } else {
-      RunLutMatrixGemvWide(target, plan, io);
-    }
-  }
-
-  void Decompress(uint64_t target, uint8_t* out, size_t row_begin, size_t row_end) const override {
-    RunLutMatrixDecompress(target, plan, out, row_begin, row_end);
-  }
-
-  // The staged GEMV covers 4- and 6-bit tables, and 1-3 bits on 8-lane targets (8-bit half
-  // planes serve AVX3_DL's look-ups, and narrower ones its decompression).
-  bool StagesHalfWeights() const override {
-    return (plan.nbits <= 4 || plan.nbits == 6) && !plan.half_planes.empty();
-  }
-};
-
 // One grid extent divides the other, so the finer grid refines both.
 bool Nested(int64_t a, int64_t b) { return a % b == 0 || b % a == 0; }
 
@@ -575,6 +553,40 @@ wk_status BuildPlan(const wk_lut_matrix_desc* desc, wk_context* ctx, LutMatrixPl
   return WK_OK;
 }
 
+struct LutMatrix final : wk_matrix {
+  LutMatrixPlan plan;
+
+  void Gemv(uint64_t target, const GemvOperands& io) const override {
+    if (plan.nbits < 4) {
+      RunLutMatrixGemvNarrow(target, plan, io);
+    } else {
+      RunLutMatrixGemvWide(target, plan, io);
+    }
+  }
+
+  void Decompress(uint64_t target, uint8_t* out, size_t row_begin, size_t row_end) const override {
+    RunLutMatrixDecompress(target, plan, out, row_begin, row_end);
+  }
+
+  // The staged GEMV covers 4- and 6-bit tables, and 1-3 bits on 8-lane targets (8-bit half
+  // planes serve AVX3_DL's look-ups, and narrower ones its decompression).
+  bool StagesHalfWeights() const override {
+    return (plan.nbits <= 4 || plan.nbits == 6) && !plan.half_planes.empty();
+  }
+
+  wk_status Build(const wk_lut_matrix_desc* desc, wk_context* ctx) {
+    WK_TRY(BuildPlan(desc, ctx, &plan));
+    SetInfo(WK_FORMAT_PALETTIZED, plan.rows, plan.cols, plan.weight_dtype, desc->indices->dtype,
+            plan.compressed_bytes);
+    info.nbits = plan.nbits;
+    info.has_lut = 1;
+    info.has_scale = desc->lut_scale != nullptr || desc->scale != nullptr;
+    info.has_offset = desc->lut_offset != nullptr;
+    regions[0] = {plan.indices, plan.index_bytes, "the indices"};
+    return WK_OK;
+  }
+};
+
 }  // namespace
 }  // namespace wk
 
@@ -602,19 +614,7 @@ wk_status wk_lut_to_dense_ios18(const wk_tensor* indices, const wk_tensor* lut,
 
 wk_status wk_lut_matrix_create(const wk_lut_matrix_desc* desc, wk_matrix** matrix,
                                wk_context* ctx) {
-  return CreateMatrix<LutMatrix>(matrix, ctx, [&](LutMatrix* m) {
-    WK_TRY(BuildPlan(desc, ctx, &m->plan));
-    const LutMatrixPlan& plan = m->plan;
-    m->SetInfo(WK_FORMAT_PALETTIZED, plan.rows, plan.cols, plan.weight_dtype,
-               desc->indices->dtype, plan.compressed_bytes);
-    wk_matrix_info& info = m->info;
-    info.nbits = plan.nbits;
-    info.has_lut = 1;
-    info.has_scale = desc->lut_scale != nullptr || desc->scale != nullptr;
-    info.has_offset = desc->lut_offset != nullptr;
-    m->regions[0] = {plan.indices, plan.index_bytes, "the indices"};
-    return WK_OK;
-  });
+  return CreateMatrix<LutMatrix>(desc, matrix, ctx);
 }
 
 }  // extern "C"

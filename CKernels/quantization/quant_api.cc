@@ -98,6 +98,17 @@ struct QuantMatrix final : wk_matrix {
   const QuantMatrixPlan* W8A8Plan() const override { return &plan; }
 
   bool StagesHalfWeights() const override { return QuantHalfWeights(plan); }
+
+  wk_status Build(const wk_quant_matrix_desc* desc, wk_context* ctx) {
+    WK_TRY(BuildPlan(desc, ctx, &plan));
+    SetInfo(WK_FORMAT_QUANTIZED, plan.rows, plan.cols, plan.weight_dtype, plan.data_dtype,
+            plan.compressed_bytes);
+    info.has_scale = 1;
+    info.has_offset = desc->offset != nullptr;
+    info.w8a8 = plan.w8a8_eligible && plan.cols <= kW8A8MaxCols;
+    regions[0] = {plan.data, plan.data_bytes, "the data"};
+    return WK_OK;
+  }
 };
 
 }  // namespace
@@ -273,18 +284,7 @@ wk_status wk_sparse_blockwise_shift_scale(const wk_tensor* data_mask, const wk_t
 
 wk_status wk_quant_matrix_create(const wk_quant_matrix_desc* desc, wk_matrix** matrix,
                                  wk_context* ctx) {
-  return CreateMatrix<QuantMatrix>(matrix, ctx, [&](QuantMatrix* m) {
-    WK_TRY(BuildPlan(desc, ctx, &m->plan));
-    const QuantMatrixPlan& plan = m->plan;
-    m->SetInfo(WK_FORMAT_QUANTIZED, plan.rows, plan.cols, plan.weight_dtype, plan.data_dtype,
-               plan.compressed_bytes);
-    wk_matrix_info& info = m->info;
-    info.has_scale = 1;
-    info.has_offset = desc->offset != nullptr;
-    info.w8a8 = plan.w8a8_eligible && plan.cols <= kW8A8MaxCols;
-    m->regions[0] = {plan.data, plan.data_bytes, "the data"};
-    return WK_OK;
-  });
+  return CreateMatrix<QuantMatrix>(desc, matrix, ctx);
 }
 
 }  // extern "C"

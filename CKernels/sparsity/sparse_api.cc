@@ -427,6 +427,20 @@ struct SparseMatrix final : wk_matrix {
                     plan.values + first * elem, plan.row_start[r1] - first, elem,
                     out + r0 * plan.cols * elem);
   }
+
+  wk_status Build(const wk_sparse_matrix_desc* desc, wk_context* ctx) {
+    WK_TRY(BuildPlan(desc, ctx, &plan));
+    SetInfo(WK_FORMAT_SPARSE, plan.rows, plan.cols, plan.weight_dtype, plan.value_dtype,
+            plan.compressed_bytes);
+    info.nbits = plan.nbits;
+    info.nonzeros = static_cast<int64_t>(plan.nonzeros);
+    info.has_lut = plan.kind == SparseValueKind::kLut;
+    info.has_scale = plan.kind == SparseValueKind::kQuant;
+    info.has_offset = desc->offset != nullptr;
+    regions[0] = {plan.mask, plan.mask_bytes, "the mask"};
+    regions[1] = {plan.values, plan.value_bytes, "the values"};
+    return WK_OK;
+  }
 };
 
 }  // namespace
@@ -516,21 +530,7 @@ wk_status wk_lut_to_sparse(const wk_tensor* indices_mask, const wk_tensor* indic
 
 wk_status wk_sparse_matrix_create(const wk_sparse_matrix_desc* desc, wk_matrix** matrix,
                                   wk_context* ctx) {
-  return CreateMatrix<SparseMatrix>(matrix, ctx, [&](SparseMatrix* m) {
-    WK_TRY(BuildPlan(desc, ctx, &m->plan));
-    const SparseMatrixPlan& plan = m->plan;
-    m->SetInfo(WK_FORMAT_SPARSE, plan.rows, plan.cols, plan.weight_dtype, plan.value_dtype,
-               plan.compressed_bytes);
-    wk_matrix_info& info = m->info;
-    info.nbits = plan.nbits;
-    info.nonzeros = static_cast<int64_t>(plan.nonzeros);
-    info.has_lut = plan.kind == SparseValueKind::kLut;
-    info.has_scale = plan.kind == SparseValueKind::kQuant;
-    info.has_offset = desc->offset != nullptr;
-    m->regions[0] = {plan.mask, plan.mask_bytes, "the mask"};
-    m->regions[1] = {plan.values, plan.value_bytes, "the values"};
-    return WK_OK;
-  });
+  return CreateMatrix<SparseMatrix>(desc, matrix, ctx);
 }
 
 }  // extern "C"

@@ -320,6 +320,34 @@ struct SparseMatrixTests {
     }
   }
 
+  /// Sparse + int8/uint8 with an fp16 scale per row (or per tensor, the same layout) and no
+  /// offset, which AVX3_DL dequantizes packed into panels of 1024 columns: rows across panel
+  /// boundaries, chunks past the last 64-column step, batches through the panel product, and
+  /// densities from nearly empty to full.
+  @Test("sparse + int8 per row: rows across 1024-column panels", .shrinking(false), arguments: SIMDTarget.compiled)
+  func perRowPanels(target: SIMDTarget) throws {
+    try requireSupported(target)
+    for k in 0..<8 {
+      let seed = UInt64(0x5A50_0000 + k)
+      var r = SplitMix64(seed: seed)
+      let rows = r.int(2...7), cols = r.pick([1088, 1109, 2112, 3003])
+      let bits = r.maskBits(rows: rows, cols: cols, density: r.pick([0.03, 0.5, 0.9, 1.0]))
+      let d = bits.reduce(0, +)
+      let dtype = r.pick([DType.int8, .uint8])
+      let (scale, _) = try QuantMatrixCase.scaleAndOffset(
+        &r, dataType: dtype, gridShape: r.chance(0.8) ? [rows, 1] : [1, 1], offset: QuantMatrixCase.OffsetKind.none)
+      let c = SparseMatrixCase(
+        rows: rows, cols: cols, mask: try r.maskTensor(bits, shape: [rows, cols], garbagePadding: r.chance(0.5)),
+        values: try QuantMatrixCase.quantizedData(&r, dtype, shape: [d]),
+        scale: try Tensor(fp16Bits: scale.floats().map { Float16($0).bitPattern }, shape: scale.shape))
+      let batch = r.pick([1, 2, 5, 9])
+      let x = try SparseMatrixTests.activations(&r, cols: cols, batch: batch, rank1: false)
+      try MatrixHarness.checkCase(
+        try c.matrix(), expected: try c.referenceDense(), format: SparseMatrixCase.format,
+        compressedBytes: c.compressedBytes, x: x, target: target, context: "seed \(hex(seed)) \(c) batch \(batch)")
+    }
+  }
+
   /// Sparse + quantized with a NaN float offset and a NaN scale in one block: a kept weight is
   /// the difference's NaN (docs/ARITHMETIC.md §1, fp16: rounded first), a pruned one +0.
   @Test("sparse + quantized: a NaN offset meets a NaN scale", arguments: SIMDTarget.compiled)
