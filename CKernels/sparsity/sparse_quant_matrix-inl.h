@@ -34,8 +34,8 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
   using D16 = hn::Full128<T>;
 
   // One-byte integers with one scale per row and fp16 weights on AVX3_DL: the non-zeros of the
-  // next kPanelChunks chunks are dequantized packed, once each, into the cursor's binary16
-  // panel, and each 32 columns are then scattered from it as sparse fp16's are (ExpandPairF16).
+  // next kPanelChunks chunks are dequantized packed, once each, into the row's binary16 panel,
+  // and each 32 columns are then scattered from it as sparse fp16's are (ExpandPairF16).
   // Dequantizing the expanded chunks converted every pruned lane too: sparse50-int8 took 1.6 times
   // int8's hot time for half the non-zeros. Exact: the same RN16 of the same product per value,
   // and a pruned lane +0 (see zero_pruned_ below).
