@@ -11,6 +11,7 @@
 #define WK_SPARSITY_SPARSE_QUANT_MATRIX_INL_H_
 #endif
 
+#include <array>
 #include <type_traits>
 
 #include "common/simd-inl.h"
@@ -33,9 +34,9 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
   using D16 = hn::Full128<T>;
 
   // One-byte integers with one scale per row and fp16 weights on AVX3_DL: the non-zeros of the
-  // next kPanelChunks chunks are dequantized packed, once each, into the cursor's binary16
-  // panel, and each 32 columns are then scattered from it as sparse fp16's are (ExpandPairF16).
-  // Dequantizing the expanded chunks converted every pruned lane too: sparse50-int8 took 1.5 times
+  // next kPanelChunks chunks are dequantized packed, once each, into the row's binary16 panel,
+  // and each 32 columns are then scattered from it as sparse fp16's are (ExpandPairF16).
+  // Dequantizing the expanded chunks converted every pruned lane too: sparse50-int8 took 1.6 times
   // int8's hot time for half the non-zeros. Exact: the same RN16 of the same product per value,
   // and a pruned lane +0 (see zero_pruned_ below).
 #if HWY_TARGET == HWY_AVX3_DL
@@ -43,13 +44,22 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
 #else
   static constexpr bool kPanels = false;
 #endif
+  // 1024 columns: the fill's loop exit mispredicts once per panel (256 columns ran 13 % slower).
   static constexpr size_t kPanelChunks = 64;
+  // Panels live in the decoder (one per task and thread), one slot per row in flight: a block's
+  // rows or the batch product's panel rows, consecutive. Held in the cursors instead, they made
+  // them arrays in memory: hot 67.0 against 64.1 us, cold batch 8 3880 against 3487 (Zen 5).
+  static constexpr size_t kPanelSlots = kPanelRows;
+  static_assert(SparseMaskDecoder<SparseQuantDecoder>::kBlockRows <= kPanelSlots, "a slot per row");
+  struct PanelSlot {
+    // A step reads 32 words from any of its values on.
+    alignas(64) uint16_t values[kPanelChunks * kChunk + 32];
+  };
   struct NoPanel {};
   struct Panel {
     size_t end;         // first chunk past the panel
     uint64_t first_nz;  // ordinal of values[0]
-    // A step reads 32 words from any of its values on.
-    alignas(64) uint16_t values[kPanelChunks * kChunk + 32];
+    uint16_t* values;   // the row's slot
   };
 
   struct Cursor : std::conditional_t<kPanels, Panel, NoPanel> {
@@ -127,7 +137,10 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
     cur.nz = plan.row_start[r];
     cur.scales = ScaleRowOf(plan.quant, r);
     cur.next_block = this->NextBlockOffset(r);
-    if constexpr (kPanels) cur.end = 0;
+    if constexpr (kPanels) {
+      cur.end = 0;
+      cur.values = panels_[r % kPanelSlots].values;
+    }
     return cur;
   }
 
@@ -167,6 +180,7 @@ struct SparseQuantDecoder : SparseMaskDecoder<SparseQuantDecoder<kDType, kF16, k
   }
 
   bool zero_pruned_;  // pruned lanes must be cleared (a q = 0 weight may not be +-0)
+  mutable std::array<PanelSlot, kPanels ? kPanelSlots : 0> panels_;
 
   // The 16 integers from value ordinal nz on (lanes past the last value are unspecified).
   template <bool kSafe>
