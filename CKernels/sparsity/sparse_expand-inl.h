@@ -116,23 +116,28 @@ WK_DECODE_INLINE void ExpandChunkF16(const uint8_t* values, size_t value_bytes, 
 }
 
 #if HWY_TARGET == HWY_AVX3_DL
+// The fp16 values from value nz on scattered to the set bits of 32 columns' mask `bits` (the
+// other words +0), nz advanced past them: one popcount and one vpexpandw. `whole`: 64 bytes from
+// the first value are readable and the load needs no mask, whose move was one of the ~7 uops a
+// pair of chunks costs on port 5 of an Intel core (sparse50 256 x 4096 hot: 97 against 80 us); it
+// stays a register operand (LoadForExpand). The GEMV's pairs and the decompression's steps.
+HWY_INLINE __m512i ExpandWords32(const uint8_t* values, uint64_t& nz, uint32_t bits, bool whole) {
+  const uint32_t count = hwy::PopCount(bits);
+  const uint8_t* p = values + 2 * nz;
+  const __mmask32 first = static_cast<__mmask32>((uint64_t{1} << count) - 1);
+  const __m512i packed = whole ? LoadForExpand(p) : _mm512_maskz_loadu_epi16(first, p);
+  nz += count;
+  return _mm512_maskz_expand_epi16(static_cast<__mmask32>(bits), packed);
+}
+
 // Two chunks (mask bits `bits`, the first chunk's low) of fp16 values from value nz on, advanced
-// past them: ExpandChunkF16 on 32 columns at once, one popcount and vpexpandw for both, the
-// second chunk's words taken by one vextracti64x4. Without kSafe, 64 bytes from the first value
-// are readable (fast rows) and the load needs no mask, whose move was one of the ~7 uops a pair
-// costs on port 5 of an Intel core (sparse50 256 x 4096 hot: 97 against 80 us); it stays a
-// register operand (LoadForExpand).
+// past them: ExpandChunkF16 on 32 columns at once, the second chunk's words taken by one
+// vextracti64x4. Without kSafe (fast rows), 64 bytes from the first value are readable.
 template <bool kSafe>
 HWY_INLINE void ExpandPairF16(const uint8_t* values, uint64_t& nz, uint32_t bits, VecSpan<DF> w) {
-  const uint32_t count = hwy::PopCount(bits);
-  const __m512i packed =
-      kSafe ? _mm512_maskz_loadu_epi16(static_cast<__mmask32>((uint64_t{1} << count) - 1),
-                                       values + 2 * nz)
-            : LoadForExpand(values + 2 * nz);
-  const __m512i e = _mm512_maskz_expand_epi16(static_cast<__mmask32>(bits), packed);
+  const __m512i e = ExpandWords32(values, nz, bits, !kSafe);
   w[0] = WidenF16(hn::Vec<DU16>{_mm512_castsi512_si256(e)});
   w[1] = WidenF16(hn::Vec<DU16>{_mm512_extracti64x4_epi64(e, 1)});
-  nz += count;
 }
 #endif
 

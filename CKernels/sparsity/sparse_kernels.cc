@@ -381,8 +381,7 @@ HWY_INLINE void StoreGroup(hn::Vec<D> v, D d, uint8_t* p) {
 }
 
 // SparseExpand's columns [0, count): 8 fp16 or 4 fp32 columns per 16-byte group; on AVX3_DL fp16
-// 32 columns a step (one popcount and one vpexpandw of a register: the memory-operand form is
-// slow on Zen 5, ExpandChunkF16). kStream: out is 16-byte aligned and every full group and step
+// 32 columns a step (ExpandWords32, as the GEMV's pairs). kStream: out is 16-byte aligned and every full group and step
 // is streamed, the steps from the first 64-byte boundary on.
 template <bool kStream>
 HWY_INLINE void SparseExpandColumns(const uint8_t* mask, uint64_t count, const uint8_t* values,
@@ -405,14 +404,8 @@ HWY_INLINE void SparseExpandColumns(const uint8_t* mask, uint64_t count, const u
     for (; i + 32 <= count; i += 32) {
       uint32_t m;
       std::memcpy(&m, mask + (i >> 3), 4);
-      const uint32_t n = hwy::PopCount(m);
-      const uint8_t* p = values + 2 * nz;
-      const __mmask32 first_n = static_cast<__mmask32>((uint64_t{1} << n) - 1);
-      const __m512i packed =
-          2 * nz + 64 <= value_bytes ? LoadForExpand(p) : _mm512_maskz_loadu_epi16(first_n, p);
-      const hn::Vec<decltype(dw)> e{_mm512_maskz_expand_epi16(static_cast<__mmask32>(m), packed)};
+      const hn::Vec<decltype(dw)> e{ExpandWords32(values, nz, m, 2 * nz + 64 <= value_bytes)};
       StoreGroup<kStream>(e, dw, out + 2 * i);
-      nz += n;
     }
 #endif
     while (i + 8 <= count) group();

@@ -334,12 +334,10 @@ struct SparseMatrixTests {
       let bits = r.maskBits(rows: rows, cols: cols, density: r.pick([0.03, 0.5, 0.9, 1.0]))
       let d = bits.reduce(0, +)
       let dtype = r.pick([DType.int8, .uint8])
-      let (scale, _) = try QuantMatrixCase.scaleAndOffset(
-        &r, dataType: dtype, gridShape: r.chance(0.8) ? [rows, 1] : [1, 1], offset: QuantMatrixCase.OffsetKind.none)
+      let scale = try r.floatTensor(.fp16, shape: r.chance(0.8) ? [rows, 1] : [1, 1], QuantMatrixCase.scaleMix(&r))
       let c = SparseMatrixCase(
         rows: rows, cols: cols, mask: try r.maskTensor(bits, shape: [rows, cols], garbagePadding: r.chance(0.5)),
-        values: try QuantMatrixCase.quantizedData(&r, dtype, shape: [d]),
-        scale: try Tensor(fp16Bits: scale.floats().map { Float16($0).bitPattern }, shape: scale.shape))
+        values: try QuantMatrixCase.quantizedData(&r, dtype, shape: [d]), scale: scale)
       let batch = r.pick([1, 2, 5, 9])
       let x = try SparseMatrixTests.activations(&r, cols: cols, batch: batch, rank1: false)
       try MatrixHarness.checkCase(
